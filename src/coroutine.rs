@@ -1,0 +1,210 @@
+//! What a coroutine is to the rest of weft: its shared [`Header`], its
+//! public identity ([`CoroutineId`], [`Coroutine`]) and the
+//! [`Cancelled`] payload.
+//!
+//! The header is the part of a coroutine that other threads may touch: its
+//! id and name, the park state, the cancel flag and, once it has started,
+//! which worker owns it. Everything that can wake a coroutine (a timer, the
+//! I/O poller, a channel, a joiner) holds an `Arc<Header>` and calls
+//! [`Header::unpark`]. The coroutine's stack and the corosensei handle stay
+//! with the owning worker and never cross threads.
+
+use std::fmt;
+use std::num::NonZeroU64;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
+
+use crate::park::state::ParkState;
+use crate::scheduler::WorkerRemote;
+
+/// A unique identifier of a coroutine, like [`std::thread::ThreadId`].
+///
+/// Ids are never reused within a process.
+///
+/// ```
+/// let h = weft::spawn(|| weft::current().unwrap().id());
+/// let id = h.id();
+/// assert_eq!(h.join().unwrap(), id);
+/// ```
+#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct CoroutineId(NonZeroU64);
+
+impl CoroutineId {
+    fn next() -> CoroutineId {
+        static NEXT: AtomicU64 = AtomicU64::new(1);
+        let id = NEXT.fetch_add(1, Ordering::Relaxed);
+        CoroutineId(NonZeroU64::new(id).expect("coroutine id counter overflowed"))
+    }
+
+    /// The id as a number, for logs and tools.
+    ///
+    /// ```
+    /// let h = weft::spawn(|| ());
+    /// assert!(h.id().as_u64() > 0);
+    /// # h.join().unwrap();
+    /// ```
+    pub fn as_u64(&self) -> u64 {
+        self.0.get()
+    }
+}
+
+impl fmt::Debug for CoroutineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "CoroutineId({})", self.0)
+    }
+}
+
+impl fmt::Display for CoroutineId {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+/// Which worker runs a started coroutine, and where in that worker's table
+/// it lives. Set once, by the owning worker, before the coroutine first
+/// runs; a coroutine can only be `PARKED` after that, so every path that
+/// schedules it finds this set.
+pub(crate) struct Owner {
+    pub(crate) worker: Arc<WorkerRemote>,
+    pub(crate) key: usize,
+}
+
+/// The shared, thread-safe part of a coroutine.
+pub(crate) struct Header {
+    id: CoroutineId,
+    name: Option<String>,
+    pub(crate) park: ParkState,
+    cancelled: AtomicBool,
+    pub(crate) owner: OnceLock<Owner>,
+}
+
+impl Header {
+    pub(crate) fn new(name: Option<String>) -> Arc<Header> {
+        Arc::new(Header {
+            id: CoroutineId::next(),
+            name,
+            park: ParkState::new(),
+            cancelled: AtomicBool::new(false),
+            owner: OnceLock::new(),
+        })
+    }
+
+    pub(crate) fn id(&self) -> CoroutineId {
+        self.id
+    }
+
+    pub(crate) fn name(&self) -> Option<&str> {
+        self.name.as_deref()
+    }
+
+    pub(crate) fn is_cancelled(&self) -> bool {
+        self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Asks the coroutine to unwind from its next parking point, and wakes
+    /// it if it is parked now.
+    pub(crate) fn cancel(self: &Arc<Self>) {
+        self.cancelled.store(true, Ordering::Release);
+        self.unpark();
+    }
+
+    /// Wakes the coroutine from any thread. Safe to call any number of
+    /// times, before it starts and after it finished.
+    pub(crate) fn unpark(self: &Arc<Self>) {
+        if self.park.unpark() {
+            let owner = self
+                .owner
+                .get()
+                .expect("a parked coroutine always has an owner");
+            owner.worker.schedule(owner.key);
+        }
+    }
+}
+
+/// A handle to a running coroutine, as [`std::thread::Thread`] is to a
+/// thread. Get one with [`current`](crate::current).
+///
+/// ```
+/// weft::Builder::new()
+///     .name("worker-7".into())
+///     .spawn(|| {
+///         let me = weft::current().unwrap();
+///         assert_eq!(me.name(), Some("worker-7"));
+///     })
+///     .unwrap()
+///     .join()
+///     .unwrap();
+/// ```
+#[derive(Clone)]
+pub struct Coroutine {
+    header: Arc<Header>,
+}
+
+impl Coroutine {
+    pub(crate) fn from_header(header: Arc<Header>) -> Coroutine {
+        Coroutine { header }
+    }
+
+    /// The coroutine's unique id.
+    ///
+    /// ```
+    /// let h = weft::spawn(|| weft::current().unwrap().id());
+    /// assert_eq!(h.id(), h.join().unwrap());
+    /// ```
+    pub fn id(&self) -> CoroutineId {
+        self.header.id()
+    }
+
+    /// The name given with [`Builder::name`](crate::Builder::name), if any.
+    ///
+    /// ```
+    /// let h = weft::spawn(|| weft::current().unwrap().name().map(String::from));
+    /// assert_eq!(h.join().unwrap(), None);
+    /// ```
+    pub fn name(&self) -> Option<&str> {
+        self.header.name()
+    }
+
+    /// Wakes the coroutine if it is parked in
+    /// [`park`](crate::park), or makes its next `park` return at once,
+    /// like [`std::thread::Thread::unpark`].
+    ///
+    /// ```
+    /// let h = weft::spawn(|| weft::park());
+    /// h.coroutine().unpark();
+    /// h.join().unwrap();
+    /// ```
+    pub fn unpark(&self) {
+        self.header.unpark();
+    }
+}
+
+impl fmt::Debug for Coroutine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Coroutine")
+            .field("id", &self.id())
+            .field("name", &self.name())
+            .finish()
+    }
+}
+
+/// The panic payload of a coroutine that was cancelled: its
+/// [`join`](crate::JoinHandle::join) returns `Err(payload)` and
+/// `payload.downcast_ref::<weft::Cancelled>()` is `Some`.
+///
+/// ```
+/// let h = weft::spawn(|| loop { weft::yield_now() });
+/// h.cancel();
+/// let payload = h.join().unwrap_err();
+/// assert!(payload.downcast_ref::<weft::Cancelled>().is_some());
+/// ```
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cancelled;
+
+impl fmt::Display for Cancelled {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("coroutine was cancelled")
+    }
+}
+
+impl std::error::Error for Cancelled {}

@@ -1,0 +1,131 @@
+//! A socket's registration with a worker's poller, and the wait that
+//! parks a coroutine until the socket is ready.
+//!
+//! `weft::net` tries every operation directly first; only on `WouldBlock`
+//! inside a coroutine does it register the socket (once: the registration
+//! lives as long as the socket) and call [`Registration::wait`].
+
+use std::io;
+use std::os::fd::RawFd;
+use std::sync::Arc;
+use std::time::Instant;
+
+use mio::unix::SourceFd;
+
+use super::reactor::{ReadyEvent, ScheduledIo, ready};
+use crate::coroutine::Header;
+use crate::scheduler::WorkerRemote;
+
+/// Interest in reading.
+pub(crate) const READ: usize = ready::READABLE;
+/// Interest in writing.
+pub(crate) const WRITE: usize = ready::WRITABLE;
+
+/// A registered file descriptor. Must be dropped while the descriptor is
+/// still open (declare it before the field that owns the descriptor), so
+/// that it can remove itself from the poller: a descriptor duplicated with
+/// `try_clone` keeps an epoll registration alive past its own close.
+pub(crate) struct Registration {
+    io: Arc<ScheduledIo>,
+    worker: Arc<WorkerRemote>,
+    fd: RawFd,
+}
+
+impl Registration {
+    /// Registers `fd` (edge triggered, readable and writable) with the
+    /// poller of the worker running the current coroutine. Fails outside a
+    /// coroutine.
+    pub(crate) fn new(fd: RawFd) -> io::Result<Registration> {
+        let worker = crate::worker::current_remote().ok_or_else(|| {
+            io::Error::other("weft: a socket can only be registered from inside a coroutine")
+        })?;
+        let io = Arc::new(ScheduledIo::new());
+        let token = Arc::into_raw(io.clone()) as usize;
+        let result = worker.io.registry.register(
+            &mut SourceFd(&fd),
+            mio::Token(token),
+            mio::Interest::READABLE | mio::Interest::WRITABLE,
+        );
+        if let Err(e) = result {
+            // SAFETY: `token` came from Arc::into_raw just above and the
+            // registration failed, so no event carries it: take the count
+            // back exactly once.
+            drop(unsafe { Arc::from_raw(token as *const ScheduledIo) });
+            return Err(e);
+        }
+        worker
+            .io
+            .sources
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Ok(Registration { io, worker, fd })
+    }
+
+    /// The readiness for `interest` if it is (or may be) ready now.
+    pub(crate) fn ready(&self, interest: usize) -> Option<ReadyEvent> {
+        self.io.ready(interest)
+    }
+
+    /// Forgets readiness that an operation found stale (`WouldBlock`).
+    pub(crate) fn clear_readiness(&self, event: ReadyEvent, interest: usize) {
+        self.io.clear_readiness(event, interest)
+    }
+
+    /// Parks the current coroutine until the source is ready for
+    /// `interest` (or closed, or errored), or `deadline` passes
+    /// (`ErrorKind::TimedOut`). Unwinds if the coroutine is cancelled.
+    pub(crate) fn wait(
+        &self,
+        interest: usize,
+        deadline: Option<Instant>,
+    ) -> io::Result<ReadyEvent> {
+        let header = crate::worker::current_header()
+            .ok_or_else(|| io::Error::other("weft: Registration::wait outside a coroutine"))?;
+        loop {
+            if let Some(event) = self.io.ready(interest) {
+                return Ok(event);
+            }
+            if let Some(deadline) = deadline {
+                if Instant::now() >= deadline {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+            }
+            if !self.io.add_waiter(interest, &header) {
+                continue;
+            }
+            let _unregister = RemoveWaiter {
+                io: &self.io,
+                header: &header,
+            };
+            crate::park::park_until(deadline);
+        }
+    }
+}
+
+/// Takes a waiter off the list when its wait ends in any way, unwinding
+/// from a cancel included.
+struct RemoveWaiter<'a> {
+    io: &'a ScheduledIo,
+    header: &'a Arc<Header>,
+}
+
+impl Drop for RemoveWaiter<'_> {
+    fn drop(&mut self) {
+        self.io.remove_waiter(self.header);
+    }
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        // Errors mean the poller or the descriptor is already gone; either
+        // way no further event can carry this token once it is released.
+        let _ = self.worker.io.registry.deregister(&mut SourceFd(&self.fd));
+        self.io.set_readiness(ready::DEREGISTERED);
+        let token = Arc::as_ptr(&self.io);
+        // SAFETY: Registration::new leaked exactly one strong count of
+        // `self.io` as the token; this is the one place it is taken back,
+        // once per registration. The release list keeps it alive until no
+        // poll cycle can still report it.
+        let leaked = unsafe { Arc::from_raw(token) };
+        self.worker.io.release_later(leaked);
+    }
+}

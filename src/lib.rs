@@ -1,0 +1,163 @@
+//! # weft: stackful green threads with std's API
+//!
+//! weft runs plain sequential Rust code as coroutines on small pooled
+//! stacks, many per OS thread, with one worker thread per core. Spawn is
+//! go-style, joining is `std::thread`'s, and sockets look exactly like
+//! `std::net`'s but park the calling coroutine (not the thread) until the
+//! socket is ready. Swap `std::` for `weft::` in a `use` line and the code
+//! compiles and means the same thing, while ten thousand connections cost
+//! ten thousand small stacks instead of ten thousand threads.
+//!
+//! ```
+//! use std::time::Duration;
+//!
+//! weft::run(|| {
+//!     let handles: Vec<_> = (0..1000)
+//!         .map(|i| weft::spawn(move || {
+//!             weft::sleep(Duration::from_millis(10)); // parks, does not block
+//!             i
+//!         }))
+//!         .collect();
+//!     let sum: u64 = handles.into_iter().map(|h| h.join().unwrap()).sum();
+//!     assert_eq!(sum, 999 * 1000 / 2);
+//! });
+//! ```
+//!
+//! ## Coroutines and threads
+//!
+//! - [`spawn`] / [`go!`] start a coroutine; [`JoinHandle::join`] waits for
+//!   it (parking a coroutine, blocking a thread). A panic is caught and
+//!   returned by `join`; the worker goes on.
+//! - [`JoinHandle::cancel`] makes a coroutine unwind from its next parking
+//!   point; `join` then returns `Err` with a [`Cancelled`] payload.
+//! - [`yield_now`], [`sleep`], [`park`] and every blocking-looking weft call
+//!   park the coroutine; called outside a coroutine they block the thread,
+//!   so the same code runs on plain threads too.
+//! - A started coroutine never moves to another OS thread: its stack may
+//!   hold `!Send` values and `thread_local!` borrows across a parking point.
+//!   `thread_local!` inside a coroutine is therefore the *worker thread's*
+//!   value, shared by the coroutines of that worker.
+//!
+//! ## Design
+//!
+//! The `arch/` directory of the repository explains each part: the
+//! scheduler, the stack pool and its guard pages, the parking protocol,
+//! timers, I/O.
+
+#![warn(missing_docs)]
+
+mod coroutine;
+#[allow(dead_code)] // the socket layer (weft::net) builds on it
+mod io;
+mod join;
+mod loom;
+mod park;
+mod runtime;
+mod scheduler;
+mod spawn;
+mod stack;
+mod timer;
+mod worker;
+
+use std::time::{Duration, Instant};
+
+pub use coroutine::{Cancelled, Coroutine, CoroutineId};
+pub use join::JoinHandle;
+pub use runtime::{Runtime, RuntimeBuilder, run};
+pub use spawn::{Builder, spawn};
+
+/// Whether the caller runs inside a weft coroutine.
+///
+/// ```
+/// assert!(!weft::in_coroutine());
+/// assert!(weft::spawn(weft::in_coroutine).join().unwrap());
+/// ```
+#[inline]
+pub fn in_coroutine() -> bool {
+    worker::in_coroutine()
+}
+
+/// A handle to the calling coroutine, or `None` outside one.
+///
+/// ```
+/// assert!(weft::current().is_none());
+/// let h = weft::spawn(|| weft::current().map(|c| c.id()));
+/// let id = h.id();
+/// assert_eq!(h.join().unwrap(), Some(id));
+/// ```
+pub fn current() -> Option<Coroutine> {
+    worker::current_header().map(Coroutine::from_header)
+}
+
+/// Lets the other ready coroutines of this worker run, then continues;
+/// outside a coroutine, [`std::thread::yield_now`].
+///
+/// A parking point: a cancelled coroutine unwinds from here.
+///
+/// ```
+/// let h = weft::spawn(|| {
+///     for _ in 0..3 {
+///         weft::yield_now();
+///     }
+/// });
+/// h.join().unwrap();
+/// ```
+pub fn yield_now() {
+    if in_coroutine() {
+        park::check_cancelled();
+        worker::suspend(worker::Suspend::Yield);
+        park::check_cancelled();
+    } else {
+        std::thread::yield_now();
+    }
+}
+
+/// Sleeps for at least `dur`: parks the calling coroutine (its worker runs
+/// others meanwhile), or blocks the calling thread outside a coroutine.
+///
+/// A parking point: a cancelled coroutine unwinds from here.
+///
+/// ```
+/// use std::time::{Duration, Instant};
+/// let h = weft::spawn(|| {
+///     let start = Instant::now();
+///     weft::sleep(Duration::from_millis(20));
+///     start.elapsed()
+/// });
+/// assert!(h.join().unwrap() >= Duration::from_millis(20));
+/// ```
+pub fn sleep(dur: Duration) {
+    if !in_coroutine() {
+        std::thread::sleep(dur);
+        return;
+    }
+    let Some(deadline) = Instant::now().checked_add(dur) else {
+        // Longer than the clock can count: sleep until cancelled.
+        loop {
+            park::park();
+        }
+    };
+    if dur.is_zero() {
+        park::check_cancelled();
+        return;
+    }
+    while !park::park_until(Some(deadline)) {}
+}
+
+/// Parks the calling coroutine until [`Coroutine::unpark`] is called on it
+/// (or spuriously), like [`std::thread::park`]; outside a coroutine it is
+/// `std::thread::park`.
+///
+/// A parking point: a cancelled coroutine unwinds from here.
+///
+/// ```
+/// let h = weft::spawn(|| weft::park());
+/// h.coroutine().unpark();
+/// h.join().unwrap();
+/// ```
+pub fn park() {
+    park::park();
+}
+
+#[cfg(all(test, loom))]
+mod loom_idle;

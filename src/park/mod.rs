@@ -1,0 +1,150 @@
+//! The one parking protocol: park the current coroutine (or thread) until
+//! someone unparks it, from any thread, coroutine, timer or the poller.
+//!
+//! Every blocking-looking operation in weft (join, sleep, sockets, locks,
+//! channels) is a loop around the same two calls:
+//!
+//! ```text
+//! loop {
+//!     if condition() { break }
+//!     register(Unparker::current())   // on the thing we wait for
+//!     park() / park_until(deadline)   // may return spuriously
+//! }                                   // deregister (an RAII guard)
+//! ```
+//!
+//! In a coroutine, [`park`] suspends it (see [`state`] for the handshake
+//! that makes a racing unpark safe); on a plain thread it is
+//! `std::thread::park`. Both may wake spuriously, so callers re-check.
+//!
+//! **Cancellation** is delivered here: a parking point of a cancelled
+//! coroutine unwinds with a [`Cancelled`] payload instead of
+//! parking, so waits must deregister in a `Drop` guard. While the
+//! coroutine is already unwinding (a destructor that waits), parking
+//! proceeds normally: a second unwind would abort the process.
+
+pub(crate) mod state;
+
+use std::panic;
+use std::sync::Arc;
+use std::thread::{self, Thread};
+use std::time::Instant;
+
+use crate::coroutine::{Cancelled, Header};
+use crate::worker::{self, Suspend};
+
+/// Whoever waits: a coroutine or a plain thread. Waking it is always
+/// `unpark`, whichever it is.
+#[derive(Clone)]
+pub(crate) enum Unparker {
+    /// A coroutine, woken through its park state and its worker.
+    Coroutine(Arc<Header>),
+    /// An OS thread blocked in `std::thread::park`.
+    Thread(Thread),
+}
+
+impl Unparker {
+    /// The unparker of the calling coroutine, or of the calling thread.
+    pub(crate) fn current() -> Unparker {
+        match worker::current_header() {
+            Some(header) => Unparker::Coroutine(header),
+            None => Unparker::Thread(thread::current()),
+        }
+    }
+
+    /// Wakes the waiter (or makes its next park return at once).
+    pub(crate) fn unpark(&self) {
+        match self {
+            Unparker::Coroutine(header) => header.unpark(),
+            Unparker::Thread(thread) => thread.unpark(),
+        }
+    }
+
+    /// Whether two unparkers wake the same waiter.
+    #[allow(dead_code)]
+    pub(crate) fn same_waiter(&self, other: &Unparker) -> bool {
+        match (self, other) {
+            (Unparker::Coroutine(a), Unparker::Coroutine(b)) => Arc::ptr_eq(a, b),
+            (Unparker::Thread(a), Unparker::Thread(b)) => a.id() == b.id(),
+            _ => false,
+        }
+    }
+}
+
+/// Unwinds with [`Cancelled`] if the running coroutine was cancelled
+/// (and is not already unwinding). A parking point calls this.
+#[inline]
+pub(crate) fn check_cancelled() {
+    let cancelled = worker::with_current_header(|h| h.is_some_and(|h| h.is_cancelled()));
+    if cancelled && !thread::panicking() {
+        panic::resume_unwind(Box::new(Cancelled));
+    }
+}
+
+/// Whether the running coroutine has been cancelled (false on threads).
+#[allow(dead_code)]
+pub(crate) fn is_cancelled() -> bool {
+    worker::with_current_header(|h| h.is_some_and(|h| h.is_cancelled()))
+}
+
+/// Parks the calling coroutine until unparked, or the calling thread via
+/// `std::thread::park`. May return spuriously. Unwinds a cancelled
+/// coroutine.
+pub(crate) fn park() {
+    let token_waiting = worker::with_current_header(|h| h.map(|h| h.park.try_consume_token()));
+    match token_waiting {
+        None => thread::park(),
+        Some(true) => check_cancelled(),
+        Some(false) => {
+            check_cancelled();
+            worker::suspend(Suspend::Park);
+            check_cancelled();
+        }
+    }
+}
+
+/// Parks until unparked or `deadline` passes (`None`: no deadline).
+/// Returns `true` if the deadline has passed. May return spuriously
+/// before it.
+pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
+    let Some(deadline) = deadline else {
+        park();
+        return false;
+    };
+    let Some(header) = worker::current_header() else {
+        let now = Instant::now();
+        if now < deadline {
+            thread::park_timeout(deadline - now);
+        }
+        return Instant::now() >= deadline;
+    };
+    if Instant::now() >= deadline {
+        return true;
+    }
+    let key =
+        worker::with_timers(|t| t.insert(deadline, header)).expect("a coroutine runs on a worker");
+    // Disarm on every exit, unwinding from a cancel included.
+    struct Disarm(crate::timer::TimerKey);
+    impl Drop for Disarm {
+        fn drop(&mut self) {
+            worker::with_timers(|t| t.remove(self.0));
+        }
+    }
+    let _disarm = Disarm(key);
+    park();
+    Instant::now() >= deadline
+}
+
+/// Like [`park`], but a cancel does not unwind out of it (for waits that
+/// must not be abandoned, such as `block_on` whose coroutine borrows from
+/// the waiting frame).
+pub(crate) fn park_uncancellable() {
+    let token_waiting = worker::with_current_header(|h| h.map(|h| h.park.try_consume_token()));
+    match token_waiting {
+        None => thread::park(),
+        Some(true) => {}
+        Some(false) => worker::suspend(Suspend::Park),
+    }
+}
+
+#[cfg(all(test, loom))]
+mod loom_tests;

@@ -1,0 +1,297 @@
+//! What the workers of one runtime share: the queues of coroutines that
+//! have not started yet (stealable), each worker's remote inbox for wakes
+//! of coroutines it owns, and the idle-worker accounting.
+//!
+//! Two kinds of work move between threads, and they move differently:
+//!
+//! - A **new** coroutine ([`NewTask`]) has no stack frames yet, so it may
+//!   start on any worker. It is pushed on the spawning worker's
+//!   `crossbeam-deque` queue (or the global injector, when spawned from a
+//!   plain thread), and idle workers steal from there.
+//! - A **started** coroutine never changes thread. Waking it from another
+//!   thread pushes its key onto its owner's inbox ([`WorkerRemote`]) and,
+//!   if the owner sleeps, wakes the owner's poller.
+//!
+//! Idle workers follow the protocol of tokio's multi-thread scheduler, in
+//! small: a spawn wakes a sleeping worker only if no worker is already
+//! searching for work, and the last searcher to give up re-checks every
+//! queue before it sleeps, so a spawn is never stranded while workers
+//! sleep (`tests/loom_idle.rs`-style reasoning is in `arch/scheduler.md`).
+
+use std::sync::atomic::{AtomicBool, Ordering as StdOrdering};
+use std::sync::{Arc, Mutex};
+
+use crossbeam_deque::{Injector, Stealer};
+
+use crate::coroutine::Header;
+use crate::io::reactor::IoShared;
+use crate::loom::{AtomicUsize, Mutex as IdleMutex, Ordering, fence};
+
+/// How a new coroutine's body is entered.
+pub(crate) enum Start {
+    /// Run the user's closure.
+    Run,
+    /// Complete the join handle as cancelled without running it.
+    Cancelled,
+    /// Complete the join handle with this error message: no stack could be
+    /// had for it.
+    Failed(String),
+}
+
+/// A coroutine that has not started: its header, its body and the size of
+/// the stack it will get when a worker starts it. Everything in it is
+/// `Send`, so it can be stolen.
+///
+/// The stack is taken from the pool only when the coroutine starts, so a
+/// burst of spawns that are run one after another reuses a few hot stacks
+/// instead of touching a fresh one each.
+pub(crate) struct NewTask {
+    pub(crate) header: Arc<Header>,
+    /// Runs the user's closure (or not) and completes the join handle.
+    pub(crate) body: Box<dyn FnOnce(Start) + Send>,
+    pub(crate) stack_size: usize,
+}
+
+impl NewTask {
+    /// Completes the task as cancelled, without running it.
+    pub(crate) fn cancel(self) {
+        self.header.park.set_done();
+        (self.body)(Start::Cancelled);
+    }
+
+    /// Completes the task with a start failure, without running it.
+    pub(crate) fn fail(self, message: String) {
+        self.header.park.set_done();
+        (self.body)(Start::Failed(message));
+    }
+}
+
+/// Runtime-wide state shared by every worker and every spawner.
+pub(crate) struct Shared {
+    pub(crate) injector: Injector<NewTask>,
+    pub(crate) stealers: Vec<Stealer<NewTask>>,
+    pub(crate) remotes: Vec<Arc<WorkerRemote>>,
+    pub(crate) idle: Idle,
+    pub(crate) stack_size: usize,
+    shutdown: AtomicBool,
+}
+
+impl Shared {
+    pub(crate) fn new(
+        stealers: Vec<Stealer<NewTask>>,
+        remotes: Vec<Arc<WorkerRemote>>,
+        stack_size: usize,
+    ) -> Shared {
+        Shared {
+            injector: Injector::new(),
+            stealers,
+            remotes,
+            idle: Idle::new(),
+            stack_size,
+            shutdown: AtomicBool::new(false),
+        }
+    }
+
+    /// Wakes a sleeping worker to pick up new work, if none is searching.
+    pub(crate) fn notify_new_work(&self) {
+        if let Some(worker) = self.idle.worker_to_notify() {
+            self.remotes[worker].unpark_thread();
+        }
+    }
+
+    /// Whether any not-yet-started coroutine is queued anywhere.
+    pub(crate) fn has_new_work(&self) -> bool {
+        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+    }
+
+    pub(crate) fn is_shutdown(&self) -> bool {
+        self.shutdown.load(StdOrdering::SeqCst)
+    }
+
+    /// Starts shutdown: every worker cancels its coroutines and exits once
+    /// none is left.
+    pub(crate) fn begin_shutdown(&self) {
+        self.shutdown.store(true, StdOrdering::SeqCst);
+        for remote in &self.remotes {
+            remote.force_unpark_thread();
+        }
+    }
+
+    /// Completes as cancelled every coroutine still in the injector. Used
+    /// after the workers exited, and by a spawner that raced with that.
+    pub(crate) fn cancel_injected(&self) {
+        loop {
+            match self.injector.steal() {
+                crossbeam_deque::Steal::Success(task) => task.cancel(),
+                crossbeam_deque::Steal::Retry => continue,
+                crossbeam_deque::Steal::Empty => break,
+            }
+        }
+    }
+}
+
+/// The part of a worker that other threads reach: its inbox of woken
+/// coroutines and the means to wake the worker itself.
+pub(crate) struct WorkerRemote {
+    pub(crate) index: usize,
+    inbox: Mutex<Vec<usize>>,
+    /// A hint that `inbox` is non-empty, so the worker's hot loop checks it
+    /// with a load instead of a lock.
+    inbox_hint: AtomicBool,
+    /// Set while the worker is (about to be) blocked in its poller.
+    sleeping: AtomicBool,
+    waker: mio::Waker,
+    pub(crate) io: IoShared,
+}
+
+impl WorkerRemote {
+    pub(crate) fn new(index: usize, waker: mio::Waker, io: IoShared) -> WorkerRemote {
+        WorkerRemote {
+            index,
+            inbox: Mutex::new(Vec::new()),
+            inbox_hint: AtomicBool::new(false),
+            sleeping: AtomicBool::new(false),
+            waker,
+            io,
+        }
+    }
+
+    /// Puts the started coroutine `key`, owned by this worker, back on its
+    /// ready queue. Runs on any thread.
+    pub(crate) fn schedule(self: &Arc<Self>, key: usize) {
+        if crate::worker::schedule_local(self, key) {
+            return;
+        }
+        self.inbox.lock().unwrap().push(key);
+        self.inbox_hint.store(true, StdOrdering::Release);
+        self.unpark_thread();
+    }
+
+    /// Wakes the worker thread if it sleeps in its poller.
+    pub(crate) fn unpark_thread(&self) {
+        if self.sleeping.swap(false, StdOrdering::SeqCst) {
+            self.force_unpark_thread();
+        }
+    }
+
+    /// Wakes the worker thread's poller whether or not it sleeps.
+    pub(crate) fn force_unpark_thread(&self) {
+        // A failed eventfd write means the counter is saturated, so the
+        // worker is already due to wake.
+        let _ = self.waker.wake();
+    }
+
+    /// Worker side: moves woken coroutines from the inbox into `ready`.
+    pub(crate) fn drain_inbox(&self, ready: &mut std::collections::VecDeque<usize>) {
+        if !self.inbox_hint.load(StdOrdering::Acquire) {
+            return;
+        }
+        let mut inbox = self.inbox.lock().unwrap();
+        self.inbox_hint.store(false, StdOrdering::Relaxed);
+        ready.extend(inbox.drain(..));
+    }
+
+    /// Worker side: announces that the worker is about to block in its
+    /// poller. Returns `false` (and stays awake) if the inbox has work.
+    /// Taking the inbox lock after raising `sleeping` pairs with
+    /// `schedule`, which pushes under the lock before it reads `sleeping`:
+    /// one of the two always sees the other.
+    pub(crate) fn prepare_sleep(&self) -> bool {
+        self.sleeping.store(true, StdOrdering::SeqCst);
+        if !self.inbox.lock().unwrap().is_empty() {
+            self.sleeping.store(false, StdOrdering::SeqCst);
+            return false;
+        }
+        true
+    }
+
+    /// Worker side: back from the poller.
+    pub(crate) fn end_sleep(&self) {
+        self.sleeping.store(false, StdOrdering::SeqCst);
+    }
+}
+
+/// Which workers sleep, and how many are searching for work.
+pub(crate) struct Idle {
+    num_searching: AtomicUsize,
+    num_sleeping: AtomicUsize,
+    sleepers: IdleMutex<Vec<usize>>,
+}
+
+impl Default for Idle {
+    fn default() -> Self {
+        Idle::new()
+    }
+}
+
+impl Idle {
+    pub(crate) fn new() -> Idle {
+        Idle {
+            num_searching: AtomicUsize::new(0),
+            num_sleeping: AtomicUsize::new(0),
+            sleepers: IdleMutex::new(Vec::new()),
+        }
+    }
+
+    /// Called after new work was queued: picks a sleeping worker to wake,
+    /// unless a searching worker will find the work anyway. The picked
+    /// worker counts as searching from here on.
+    pub(crate) fn worker_to_notify(&self) -> Option<usize> {
+        // Pairs with the fence in `sleep`: either we see the searcher, or
+        // the last searcher's re-check sees our work.
+        fence(Ordering::SeqCst);
+        if self.num_searching.load(Ordering::SeqCst) != 0
+            || self.num_sleeping.load(Ordering::SeqCst) == 0
+        {
+            return None;
+        }
+        let mut sleepers = self.sleepers.lock().unwrap();
+        if self.num_searching.load(Ordering::SeqCst) != 0 {
+            return None;
+        }
+        let worker = sleepers.pop()?;
+        self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+        self.num_searching.fetch_add(1, Ordering::SeqCst);
+        Some(worker)
+    }
+
+    /// A worker starts looking for work to steal.
+    pub(crate) fn begin_search(&self) {
+        self.num_searching.fetch_add(1, Ordering::SeqCst);
+    }
+
+    /// A searching worker found work. Returns `true` if it was the last
+    /// searcher, in which case it should notify another worker, since
+    /// there may be more work than it took.
+    pub(crate) fn end_search(&self) -> bool {
+        self.num_searching.fetch_sub(1, Ordering::SeqCst) == 1
+    }
+
+    /// Worker `index` goes to sleep. Returns `true` if it was the last
+    /// searcher: it must then re-check every queue before blocking, and
+    /// call [`Idle::unsleep`] if it finds work.
+    pub(crate) fn sleep(&self, index: usize, searching: bool) -> bool {
+        let mut sleepers = self.sleepers.lock().unwrap();
+        sleepers.push(index);
+        self.num_sleeping.fetch_add(1, Ordering::SeqCst);
+        let last = searching && self.num_searching.fetch_sub(1, Ordering::SeqCst) == 1;
+        drop(sleepers);
+        fence(Ordering::SeqCst);
+        last
+    }
+
+    /// Worker `index` is awake again. Returns `true` if it was woken by
+    /// [`Idle::worker_to_notify`] (it is now counted as searching), `false`
+    /// if it woke for another reason (it is counted as neither).
+    pub(crate) fn unsleep(&self, index: usize) -> bool {
+        let mut sleepers = self.sleepers.lock().unwrap();
+        match sleepers.iter().position(|&w| w == index) {
+            Some(pos) => {
+                sleepers.swap_remove(pos);
+                self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
+                false
+            }
+            None => true,
+        }
+    }
+}

@@ -1,0 +1,261 @@
+//! Spawning: [`Builder`], [`spawn`], and the path from a closure to a
+//! queued [`NewTask`].
+
+use std::any::Any;
+use std::io;
+use std::panic::{self, AssertUnwindSafe};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use crate::coroutine::{Cancelled, Header};
+use crate::join::{JoinHandle, Packet};
+use crate::runtime;
+use crate::scheduler::{NewTask, Shared, Start};
+use crate::stack;
+use crate::worker;
+
+/// Spawns a coroutine and returns its [`JoinHandle`], like
+/// [`std::thread::spawn`].
+///
+/// Inside a coroutine it spawns onto the current runtime; anywhere else
+/// onto the default runtime (started on first use, one worker per core).
+///
+/// # Panics
+/// If the coroutine's stack cannot be mapped; the message names the limit
+/// and how to raise it. Use [`Builder::spawn`] to get the error instead.
+///
+/// ```
+/// let h = weft::spawn(|| "hello from a coroutine");
+/// assert_eq!(h.join().unwrap(), "hello from a coroutine");
+/// ```
+#[track_caller]
+pub fn spawn<F, T>(f: F) -> JoinHandle<T>
+where
+    F: FnOnce() -> T + Send + 'static,
+    T: Send + 'static,
+{
+    Builder::new()
+        .spawn(f)
+        .unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"))
+}
+
+/// Coroutine factory, to configure a coroutine before spawning it, like
+/// [`std::thread::Builder`].
+///
+/// ```
+/// let h = weft::Builder::new()
+///     .name("parser".into())
+///     .stack_size(256 * 1024)
+///     .spawn(|| weft::current().unwrap().name().unwrap().to_string())
+///     .unwrap();
+/// assert_eq!(h.join().unwrap(), "parser");
+/// ```
+#[derive(Debug, Default)]
+#[must_use = "a Builder does nothing until spawn is called"]
+pub struct Builder {
+    name: Option<String>,
+    stack_size: Option<usize>,
+}
+
+impl Builder {
+    /// A builder with no name and the runtime's default stack size.
+    ///
+    /// ```
+    /// let h = weft::Builder::new().spawn(|| 1).unwrap();
+    /// assert_eq!(h.join().unwrap(), 1);
+    /// ```
+    pub fn new() -> Builder {
+        Builder::default()
+    }
+
+    /// Names the coroutine. The name shows in stack overflow messages and
+    /// through [`Coroutine::name`](crate::Coroutine::name).
+    ///
+    /// ```
+    /// let h = weft::Builder::new().name("acceptor".into()).spawn(|| ()).unwrap();
+    /// assert_eq!(h.coroutine().name(), Some("acceptor"));
+    /// # h.join().unwrap();
+    /// ```
+    pub fn name(mut self, name: String) -> Builder {
+        self.name = Some(name);
+        self
+    }
+
+    /// Sets the usable stack size in bytes (rounded up to the pool's next
+    /// size class). The default is the runtime's, 128 KiB unless the
+    /// runtime builder says otherwise. Overflowing it aborts the process
+    /// with `coroutine '<name>' has overflowed its stack`.
+    ///
+    /// ```
+    /// let h = weft::Builder::new()
+    ///     .stack_size(1 << 20)
+    ///     .spawn(|| {
+    ///         let big = [1u8; 512 * 1024];
+    ///         std::hint::black_box(&big).iter().map(|&b| b as usize).sum::<usize>()
+    ///     })
+    ///     .unwrap();
+    /// assert_eq!(h.join().unwrap(), 512 * 1024);
+    /// ```
+    pub fn stack_size(mut self, bytes: usize) -> Builder {
+        self.stack_size = Some(bytes);
+        self
+    }
+
+    /// Spawns the coroutine, on the current runtime inside a coroutine and
+    /// on the default runtime elsewhere. Fails if its stack cannot be
+    /// mapped (the error names the exhausted limit and how to raise it).
+    ///
+    /// ```
+    /// let h = weft::Builder::new().spawn(|| 2 + 2)?;
+    /// assert_eq!(h.join().unwrap(), 4);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        worker::with_current_shared(|shared| match shared {
+            Some(shared) => self.spawn_on(shared, f),
+            None => self.spawn_on(runtime::default_shared(), f),
+        })
+    }
+
+    pub(crate) fn spawn_on<F, T>(self, shared: &Arc<Shared>, f: F) -> io::Result<JoinHandle<T>>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        let (task, handle) = self.prepare(shared, f)?;
+        submit(shared, task);
+        Ok(handle)
+    }
+
+    /// Builds the task and its handle without the `'static` bounds.
+    ///
+    /// # Safety
+    /// The caller must not let anything `f` borrows, nor `T`, go out of
+    /// scope before the task has completed (its packet holds a result or
+    /// the task was cancelled): the worker runs `f` on another thread, at a
+    /// time the borrow checker cannot see.
+    pub(crate) unsafe fn prepare_unchecked<'a, F, T>(
+        self,
+        shared: &Arc<Shared>,
+        f: F,
+    ) -> io::Result<(NewTask, JoinHandle<T>)>
+    where
+        F: FnOnce() -> T + Send + 'a,
+        T: Send + 'a,
+    {
+        let stack_size = self.stack_size.unwrap_or(shared.stack_size);
+        check_stacks(stack_size)?;
+        let header = Header::new(self.name);
+        let packet = Packet::new();
+        let their_packet = packet.clone();
+        let body: Box<dyn FnOnce(Start) + Send + 'a> = Box::new(move |start: Start| {
+            let result = match start {
+                Start::Run => panic::catch_unwind(AssertUnwindSafe(f)),
+                Start::Cancelled => {
+                    drop(f);
+                    Err(Box::new(Cancelled) as Box<dyn Any + Send>)
+                }
+                Start::Failed(message) => {
+                    drop(f);
+                    Err(Box::new(message) as Box<dyn Any + Send>)
+                }
+            };
+            their_packet.complete(result);
+        });
+        // SAFETY: only the lifetime changes (same layout for a boxed trait
+        // object); the caller promises the borrows outlive the task.
+        let body: Box<dyn FnOnce(Start) + Send + 'static> = unsafe { std::mem::transmute(body) };
+        let task = NewTask {
+            header: header.clone(),
+            body,
+            stack_size,
+        };
+        Ok((task, JoinHandle::new(header, packet)))
+    }
+
+    fn prepare<F, T>(self, shared: &Arc<Shared>, f: F) -> io::Result<(NewTask, JoinHandle<T>)>
+    where
+        F: FnOnce() -> T + Send + 'static,
+        T: Send + 'static,
+    {
+        // SAFETY: `F` and `T` are 'static: there are no borrows to outlive.
+        unsafe { self.prepare_unchecked(shared, f) }
+    }
+}
+
+/// Set while the last attempt to take a stack failed: spawns then try one
+/// themselves, so that they fail with the error instead of queueing
+/// coroutines that cannot start.
+static STACKS_EXHAUSTED: AtomicBool = AtomicBool::new(false);
+
+/// A worker took a stack: the pool works again.
+#[inline]
+pub(crate) fn stacks_available() {
+    if STACKS_EXHAUSTED.load(Ordering::Relaxed) {
+        STACKS_EXHAUSTED.store(false, Ordering::Relaxed);
+    }
+}
+
+/// A worker could not take a stack for a coroutine it was starting: that
+/// coroutine's `join` returns the message, later spawns fail with the
+/// error until stacks are available again, and the cause is printed once
+/// per episode, since the coroutine's owner may never join it.
+pub(crate) fn stacks_exhausted(e: &io::Error) -> String {
+    let message = format!("failed to spawn coroutine: {e}");
+    if !STACKS_EXHAUSTED.swap(true, Ordering::Relaxed) {
+        eprintln!("weft: {message}");
+    }
+    message
+}
+
+/// Spawn-side check: validates the size, and while the pool is exhausted
+/// tries a real allocation so the caller gets the error.
+fn check_stacks(size: usize) -> io::Result<()> {
+    if size > MAX_STACK_SIZE {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("coroutine stack size {size} exceeds the maximum of {MAX_STACK_SIZE} bytes"),
+        ));
+    }
+    if STACKS_EXHAUSTED.load(Ordering::Relaxed) {
+        drop(stack::allocate(size)?);
+        STACKS_EXHAUSTED.store(false, Ordering::Relaxed);
+    }
+    Ok(())
+}
+
+/// The largest stack a coroutine may ask for (1 GiB): larger requests are
+/// mistakes, and would exhaust address space quickly.
+const MAX_STACK_SIZE: usize = 1 << 30;
+
+/// Queues a new coroutine: on the current worker's own queue when spawned
+/// by one of its coroutines (cheap, and stealable), else on the injector.
+pub(crate) fn submit(shared: &Arc<Shared>, task: NewTask) {
+    if let Err(task) = worker::push_local(shared, task) {
+        shared.injector.push(task);
+        if shared.is_shutdown() {
+            // The workers may have drained the injector for the last time
+            // already; complete what is left ourselves.
+            shared.cancel_injected();
+        }
+    }
+    shared.notify_new_work();
+}
+
+/// Spawns a coroutine: `go! { body }` is `weft::spawn(move || { body })`.
+///
+/// ```
+/// let name = String::from("weft");
+/// let h = weft::go! { format!("hello, {name}") };
+/// assert_eq!(h.join().unwrap(), "hello, weft");
+/// ```
+#[macro_export]
+macro_rules! go {
+    ($($body:tt)*) => {
+        $crate::spawn(move || { $($body)* })
+    };
+}

@@ -1,0 +1,495 @@
+//! One worker: an OS thread running an event loop of coroutines.
+//!
+//! The loop, in order of preference: run a ready (started, woken)
+//! coroutine; start a new one from the local queue; every few ticks drain
+//! the inbox of remote wakes, fire due timers and poll I/O without
+//! blocking; when there is nothing local, steal new coroutines from the
+//! injector and the other workers; when there is nothing anywhere, sleep in
+//! the poller until an event, a timer or a wake.
+//!
+//! Everything here is owned by the worker thread. Code running on that
+//! thread (the worker loop and the coroutines it resumes) reaches it
+//! through a thread-local pointer, set for the worker's life. A coroutine
+//! is resumed only from the loop, never from another coroutine, so the
+//! loop and a coroutine never hold the same `RefCell` borrow: every borrow
+//! below ends before a resume.
+
+use std::cell::{Cell, RefCell, UnsafeCell};
+use std::collections::VecDeque;
+use std::ptr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use corosensei::{Coroutine, CoroutineResult, Yielder};
+use crossbeam_deque::{Steal, Worker as Deque};
+
+use crate::coroutine::{Header, Owner};
+use crate::io::reactor::Reactor;
+use crate::scheduler::{NewTask, Shared, Start, WorkerRemote};
+use crate::stack::{self, Stack};
+use crate::timer::Timers;
+
+/// Why a coroutine handed control back to its worker.
+pub(crate) enum Suspend {
+    /// `yield_now`: run again after the other ready coroutines.
+    Yield,
+    /// `park`: run again only once unparked.
+    Park,
+}
+
+type CoYielder = Yielder<(), Suspend>;
+
+/// A started coroutine, as its worker holds it.
+pub(crate) struct Task {
+    coro: UnsafeCell<Coroutine<(), Suspend, (), Stack>>,
+    header: Arc<Header>,
+    /// Where the coroutine's yielder lives on its own stack; set when it
+    /// first runs, fixed after.
+    yielder: Cell<*const CoYielder>,
+}
+
+/// How many coroutines a worker runs between two looks at its inbox,
+/// timers and poller while it stays busy.
+const MAINTENANCE_INTERVAL: u32 = 61;
+
+/// The worker-thread-only state of one worker.
+pub(crate) struct WorkerLocal {
+    pub(crate) shared: Arc<Shared>,
+    pub(crate) remote: Arc<WorkerRemote>,
+    ready: RefCell<VecDeque<usize>>,
+    tasks: RefCell<TaskTable>,
+    deque: Deque<NewTask>,
+    pub(crate) timers: RefCell<Timers>,
+    reactor: RefCell<Reactor>,
+    /// The coroutine running now, or null while the loop itself runs.
+    current: Cell<*const Task>,
+    tick: Cell<u32>,
+    searching: Cell<bool>,
+}
+
+thread_local! {
+    /// The worker of this thread, or null on other threads. Const-
+    /// initialised, without destructor: a plain TLS slot.
+    static WORKER: Cell<*const WorkerLocal> = const { Cell::new(ptr::null()) };
+}
+
+/// Runs `f` with this thread's worker, if this thread is one.
+#[inline]
+fn with_worker<R>(f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
+    let ptr = WORKER.with(|w| w.get());
+    // SAFETY: WORKER is non-null only between `WorkerLocal::run` setting it
+    // and clearing it, and the WorkerLocal outlives that span (it is owned
+    // by the frame of `run_worker`, below `run`). Only this thread reads
+    // its own slot, and `f` cannot keep the reference past this call.
+    f(unsafe { ptr.as_ref() })
+}
+
+/// Whether the calling code runs inside a coroutine.
+#[inline]
+pub(crate) fn in_coroutine() -> bool {
+    with_worker(|w| w.is_some_and(|w| !w.current.get().is_null()))
+}
+
+/// The header of the coroutine running now.
+pub(crate) fn current_header() -> Option<Arc<Header>> {
+    with_worker(|w| {
+        let task = w?.current.get();
+        // SAFETY: `current` points at the running task, which lives in the
+        // worker's table at least until it finishes, after this call.
+        (!task.is_null()).then(|| unsafe { (*task).header.clone() })
+    })
+}
+
+/// Runs `f` on the header of the running coroutine without cloning it.
+#[inline]
+pub(crate) fn with_current_header<R>(f: impl FnOnce(Option<&Arc<Header>>) -> R) -> R {
+    with_worker(|w| {
+        let task = w.map_or(ptr::null(), |w| w.current.get());
+        // SAFETY: as in `current_header`.
+        f((!task.is_null()).then(|| unsafe { &(*task).header }))
+    })
+}
+
+/// The remote handle of this thread's worker, if a coroutine runs here.
+pub(crate) fn current_remote() -> Option<Arc<WorkerRemote>> {
+    with_worker(|w| {
+        let w = w?;
+        (!w.current.get().is_null()).then(|| w.remote.clone())
+    })
+}
+
+/// The runtime of the coroutine running on this thread.
+pub(crate) fn current_shared() -> Option<Arc<Shared>> {
+    with_worker(|w| w.map(|w| w.shared.clone()))
+}
+
+/// Runs `f` with the runtime of this worker thread, without cloning it.
+pub(crate) fn with_current_shared<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) -> R {
+    with_worker(|w| f(w.map(|w| &w.shared)))
+}
+
+/// Runs `f` with this thread's timers (only on a worker thread).
+pub(crate) fn with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
+    with_worker(|w| w.map(|w| f(&mut w.timers.borrow_mut())))
+}
+
+/// Suspends the running coroutine back to its worker.
+///
+/// # Panics
+/// Outside a coroutine.
+pub(crate) fn suspend(why: Suspend) {
+    let yielder = with_worker(|w| {
+        let task = w.expect("suspend outside a worker").current.get();
+        assert!(!task.is_null(), "suspend outside a coroutine");
+        // SAFETY: `task` is the running task (see `current_header`).
+        unsafe { (*task).yielder.get() }
+    });
+    // SAFETY: the yielder was stored by this very coroutine when it
+    // started; it lives on this coroutine's stack, which we are running on,
+    // so it is valid, and suspending through it is the one legal use.
+    unsafe { (*yielder).suspend(why) };
+}
+
+/// Puts `key` on the ready queue directly if this thread is `remote`'s
+/// worker. Returns `false` if the caller must use the inbox.
+pub(crate) fn schedule_local(remote: &Arc<WorkerRemote>, key: usize) -> bool {
+    with_worker(|w| match w {
+        Some(w) if Arc::ptr_eq(&w.remote, remote) => {
+            w.ready.borrow_mut().push_back(key);
+            true
+        }
+        _ => false,
+    })
+}
+
+/// Queues a new coroutine on this thread's worker if it belongs to
+/// `shared`; gives it back otherwise.
+pub(crate) fn push_local(shared: &Arc<Shared>, task: NewTask) -> Result<(), NewTask> {
+    with_worker(|w| match w {
+        Some(w) if Arc::ptr_eq(&w.shared, shared) => {
+            w.deque.push(task);
+            Ok(())
+        }
+        _ => Err(task),
+    })
+}
+
+/// Table of the started coroutines of a worker, indexed by key. Boxes
+/// keep a task's address fixed while the table grows.
+#[derive(Default)]
+struct TaskTable {
+    slots: Vec<Option<Box<Task>>>,
+    free: Vec<usize>,
+    len: usize,
+}
+
+impl TaskTable {
+    fn vacant_key(&mut self) -> usize {
+        match self.free.pop() {
+            Some(key) => key,
+            None => {
+                self.slots.push(None);
+                self.slots.len() - 1
+            }
+        }
+    }
+
+    fn fill(&mut self, key: usize, task: Box<Task>) {
+        debug_assert!(self.slots[key].is_none());
+        self.slots[key] = Some(task);
+        self.len += 1;
+    }
+
+    fn get(&self, key: usize) -> &Task {
+        self.slots[key]
+            .as_deref()
+            .expect("a queued key names a live task")
+    }
+
+    fn remove(&mut self, key: usize) -> Box<Task> {
+        let task = self.slots[key].take().expect("removing a live task");
+        self.free.push(key);
+        self.len -= 1;
+        task
+    }
+
+    fn headers(&self) -> Vec<Arc<Header>> {
+        self.slots
+            .iter()
+            .flatten()
+            .map(|t| t.header.clone())
+            .collect()
+    }
+}
+
+/// Builds a worker's thread-local state; the deque and reactor were made
+/// by the runtime builder so their stealer and remote handle could be
+/// shared first.
+pub(crate) fn run_worker(
+    shared: Arc<Shared>,
+    index: usize,
+    deque: Deque<NewTask>,
+    reactor: Reactor,
+) {
+    stack::overflow::ensure_altstack();
+    let worker = WorkerLocal {
+        remote: shared.remotes[index].clone(),
+        shared,
+        ready: RefCell::new(VecDeque::new()),
+        tasks: RefCell::new(TaskTable::default()),
+        deque,
+        timers: RefCell::new(Timers::default()),
+        reactor: RefCell::new(reactor),
+        current: Cell::new(ptr::null()),
+        tick: Cell::new(0),
+        searching: Cell::new(false),
+    };
+    WORKER.with(|w| w.set(&worker));
+    worker.run();
+    WORKER.with(|w| w.set(ptr::null()));
+}
+
+enum Next {
+    Ready(usize),
+    New(NewTask),
+}
+
+impl WorkerLocal {
+    fn run(&self) {
+        loop {
+            if self.shared.is_shutdown() {
+                self.cancel_all();
+                if self.tasks.borrow().len == 0 && self.deque.is_empty() {
+                    return;
+                }
+            }
+            let mut ran = 0;
+            while ran < MAINTENANCE_INTERVAL {
+                let Some(next) = self.next_local() else { break };
+                match next {
+                    Next::Ready(key) => self.run_task(key),
+                    Next::New(task) => self.start(task),
+                }
+                ran += 1;
+            }
+            self.maintain(Some(Duration::ZERO));
+            if ran > 0 || !self.ready.borrow().is_empty() {
+                continue;
+            }
+            if let Some(task) = self.search() {
+                self.start(task);
+                continue;
+            }
+            self.sleep();
+        }
+    }
+
+    /// The next local thing to run: mostly a ready coroutine first, but
+    /// every fourth pick a new one first, so a crowd of busy coroutines
+    /// cannot keep new ones from starting.
+    fn next_local(&self) -> Option<Next> {
+        let tick = self.tick.get().wrapping_add(1);
+        self.tick.set(tick);
+        if tick % 4 == 0 {
+            if let Some(task) = self.deque.pop() {
+                return Some(Next::New(task));
+            }
+        }
+        if let Some(key) = self.ready.borrow_mut().pop_front() {
+            return Some(Next::Ready(key));
+        }
+        self.deque.pop().map(Next::New)
+    }
+
+    /// Drains the inbox, takes coroutines spawned from outside the runtime,
+    /// fires due timers and polls I/O with `timeout`.
+    fn maintain(&self, timeout: Option<Duration>) {
+        self.remote.drain_inbox(&mut self.ready.borrow_mut());
+        // A busy worker never searches, so it looks at the injector here:
+        // otherwise a spawn from a plain thread could wait for as long as
+        // this worker's coroutines keep it busy.
+        if self.deque.is_empty() && !self.shared.injector.is_empty() {
+            let _ = self.shared.injector.steal_batch(&self.deque);
+        }
+        let now = Instant::now();
+        loop {
+            let due = self.timers.borrow_mut().pop_due(now);
+            match due {
+                Some(header) => header.unpark(),
+                None => break,
+            }
+        }
+        let io = &self.remote.io;
+        let polling_needed = timeout != Some(Duration::ZERO)
+            || io.sources.load(std::sync::atomic::Ordering::Relaxed) > 0;
+        if polling_needed {
+            self.reactor.borrow_mut().poll(io, timeout);
+            self.remote.drain_inbox(&mut self.ready.borrow_mut());
+        }
+    }
+
+    /// Looks for new coroutines in the injector, then in other workers'
+    /// queues. Counts this worker as searching meanwhile (see `Idle`).
+    fn search(&self) -> Option<NewTask> {
+        if !self.searching.get() {
+            self.searching.set(true);
+            self.shared.idle.begin_search();
+        }
+        let found = self.steal();
+        if found.is_some() {
+            self.searching.set(false);
+            if self.shared.idle.end_search() {
+                // We were the last searcher and there may be more work.
+                self.shared.notify_new_work();
+            }
+        }
+        found
+    }
+
+    fn steal(&self) -> Option<NewTask> {
+        let n = self.shared.stealers.len();
+        let me = self.remote.index;
+        for _ in 0..4 {
+            let mut retry = false;
+            match self.shared.injector.steal_batch_and_pop(&self.deque) {
+                Steal::Success(task) => return Some(task),
+                Steal::Retry => retry = true,
+                Steal::Empty => {}
+            }
+            for i in 1..n {
+                match self.shared.stealers[(me + i) % n].steal_batch_and_pop(&self.deque) {
+                    Steal::Success(task) => return Some(task),
+                    Steal::Retry => retry = true,
+                    Steal::Empty => {}
+                }
+            }
+            if !retry {
+                break;
+            }
+        }
+        None
+    }
+
+    /// Blocks in the poller until an event, the next timer, or a wake.
+    fn sleep(&self) {
+        if !self.remote.prepare_sleep() {
+            return;
+        }
+        let idle = &self.shared.idle;
+        let last_searcher = idle.sleep(self.remote.index, self.searching.replace(false));
+        if last_searcher && self.shared.has_new_work() {
+            self.remote.end_sleep();
+            self.wake_up();
+            return;
+        }
+        let timeout = self
+            .timers
+            .borrow()
+            .next_deadline()
+            .map(|d| d.saturating_duration_since(Instant::now()));
+        // `None`: no timer armed, sleep until an event or a wake.
+        self.maintain(timeout);
+        self.remote.end_sleep();
+        self.wake_up();
+    }
+
+    fn wake_up(&self) {
+        if self.shared.idle.unsleep(self.remote.index) {
+            // A spawner picked us: we count as searching.
+            self.searching.set(true);
+        }
+    }
+
+    /// Starts a new coroutine on this worker and runs it to its first
+    /// suspension.
+    fn start(&self, task: NewTask) {
+        if task.header.is_cancelled() || self.shared.is_shutdown() {
+            task.cancel();
+            return;
+        }
+        let stack = match stack::allocate(task.stack_size) {
+            Ok(stack) => {
+                crate::spawn::stacks_available();
+                stack
+            }
+            Err(e) => {
+                let message = crate::spawn::stacks_exhausted(&e);
+                task.fail(message);
+                return;
+            }
+        };
+        let NewTask { header, body, .. } = task;
+        let key = self.tasks.borrow_mut().vacant_key();
+        let owner = Owner {
+            worker: self.remote.clone(),
+            key,
+        };
+        if header.owner.set(owner).is_err() {
+            unreachable!("a new coroutine has no owner yet");
+        }
+        let coro = Coroutine::with_stack(stack, move |yielder: &CoYielder, ()| {
+            with_worker(|w| {
+                let task = w.expect("coroutine on a worker").current.get();
+                // SAFETY: the worker set `current` to this task right
+                // before resuming it; the task outlives its coroutine.
+                unsafe { (*task).yielder.set(yielder) };
+            });
+            body(Start::Run);
+        });
+        self.tasks.borrow_mut().fill(
+            key,
+            Box::new(Task {
+                coro: UnsafeCell::new(coro),
+                header,
+                yielder: Cell::new(ptr::null()),
+            }),
+        );
+        self.run_task(key);
+    }
+
+    /// Resumes the started coroutine `key` until it suspends or finishes.
+    fn run_task(&self, key: usize) {
+        let task: *const Task = self.tasks.borrow().get(key);
+        // SAFETY: tasks are boxed and leave the table only in the `Return`
+        // arm below, on this thread, after the coroutine finished; so the
+        // pointer stays valid for this whole call, and no `RefCell` borrow
+        // of the table is held across the resume.
+        let task = unsafe { &*task };
+        self.current.set(task);
+        stack::overflow::set_running(Some(task.header.name().unwrap_or("")));
+        // SAFETY: only this worker resumes its coroutines, and only from
+        // its loop (never re-entrantly from inside a coroutine), so this is
+        // the one live `&mut` to the corosensei handle.
+        let result = unsafe { (*task.coro.get()).resume(()) };
+        stack::overflow::set_running(None);
+        self.current.set(ptr::null());
+        match result {
+            CoroutineResult::Yield(Suspend::Yield) => self.ready.borrow_mut().push_back(key),
+            CoroutineResult::Yield(Suspend::Park) => {
+                if !task.header.park.commit_park() {
+                    self.ready.borrow_mut().push_back(key);
+                }
+            }
+            CoroutineResult::Return(()) => {
+                task.header.park.set_done();
+                let task = self.tasks.borrow_mut().remove(key);
+                // The stack goes back to the pool when dropped.
+                drop(task.coro.into_inner().into_stack());
+            }
+        }
+    }
+
+    /// Shutdown: asks every live coroutine here to unwind, and completes
+    /// every queued new one as cancelled.
+    fn cancel_all(&self) {
+        while let Some(task) = self.deque.pop() {
+            task.cancel();
+        }
+        let headers = self.tasks.borrow().headers();
+        for header in headers {
+            if !header.is_cancelled() {
+                header.cancel();
+            }
+        }
+    }
+}
