@@ -46,6 +46,7 @@
 
 #![warn(missing_docs)]
 
+mod coop;
 mod coroutine;
 #[allow(dead_code)] // the socket layer (weft::net) builds on it
 mod io;

@@ -18,7 +18,7 @@
 //! queue before it sleeps, so a spawn is never stranded while workers
 //! sleep (`tests/loom_idle.rs`-style reasoning is in `arch/scheduler.md`).
 
-use std::sync::atomic::{AtomicBool, Ordering as StdOrdering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering as StdOrdering};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_deque::{Injector, Stealer};
@@ -142,6 +142,18 @@ pub(crate) struct WorkerRemote {
     sleeping: AtomicBool,
     waker: mio::Waker,
     pub(crate) io: IoShared,
+    /// The header of the coroutine running on this worker now, or null.
+    /// Written by the worker around every resume; read by observers (the
+    /// stall watchdog, dumps) only under `inspect`.
+    running: AtomicPtr<Header>,
+    /// Resumes so far; only the worker writes it (a plain store, no
+    /// read-modify-write on the hot path). An observer that sees it
+    /// unchanged while `running` is set knows one coroutine has been
+    /// running all that time.
+    switches: AtomicU64,
+    /// Held by the worker while it frees a finished coroutine, and by an
+    /// observer while it reads the header `running` points to.
+    pub(crate) inspect: Mutex<()>,
 }
 
 impl WorkerRemote {
@@ -153,7 +165,45 @@ impl WorkerRemote {
             sleeping: AtomicBool::new(false),
             waker,
             io,
+            running: AtomicPtr::new(std::ptr::null_mut()),
+            switches: AtomicU64::new(0),
+            inspect: Mutex::new(()),
         }
+    }
+
+    /// Worker side: `header`'s coroutine is about to run.
+    #[inline]
+    pub(crate) fn begin_run(&self, header: &Arc<Header>) {
+        let n = self.switches.load(StdOrdering::Relaxed);
+        self.switches.store(n.wrapping_add(1), StdOrdering::Relaxed);
+        self.running
+            .store(Arc::as_ptr(header).cast_mut(), StdOrdering::Release);
+    }
+
+    /// Worker side: the running coroutine suspended or finished.
+    #[inline]
+    pub(crate) fn end_run(&self) {
+        self.running
+            .store(std::ptr::null_mut(), StdOrdering::Release);
+    }
+
+    /// How many coroutines this worker has resumed so far.
+    #[allow(dead_code)]
+    pub(crate) fn switches(&self) -> u64 {
+        self.switches.load(StdOrdering::Relaxed)
+    }
+
+    /// Observer side: runs `f` on the header of the coroutine running on
+    /// this worker right now (`None` if the worker is in its own loop).
+    #[allow(dead_code)]
+    pub(crate) fn with_running<R>(&self, f: impl FnOnce(Option<&Header>) -> R) -> R {
+        let _inspect = self.inspect.lock().unwrap();
+        let ptr = self.running.load(StdOrdering::Acquire);
+        // SAFETY: a non-null `running` names the task the worker is
+        // resuming, which lives in its task table; the worker removes a
+        // task only after clearing `running` (`end_run`) and while holding
+        // `inspect`, which we hold, so the header outlives this call.
+        f(unsafe { ptr.as_ref() })
     }
 
     /// Puts the started coroutine `key`, owned by this worker, back on its

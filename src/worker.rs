@@ -65,6 +65,9 @@ pub(crate) struct WorkerLocal {
     current: Cell<*const Task>,
     tick: Cell<u32>,
     searching: Cell<bool>,
+    /// Operations the running coroutine may still complete without
+    /// parking before it must yield (`coop`).
+    budget: Cell<u32>,
 }
 
 thread_local! {
@@ -131,6 +134,26 @@ pub(crate) fn with_current_shared<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) 
 /// Runs `f` with this thread's timers (only on a worker thread).
 pub(crate) fn with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
     with_worker(|w| w.map(|w| f(&mut w.timers.borrow_mut())))
+}
+
+/// Takes one unit of the running coroutine's budget; returns `true` when
+/// the budget is spent (and resets it): the caller must then yield.
+/// `false` outside coroutines.
+#[inline]
+pub(crate) fn consume_budget() -> bool {
+    with_worker(|w| match w {
+        Some(w) if !w.current.get().is_null() => {
+            let left = w.budget.get().saturating_sub(1);
+            if left == 0 {
+                w.budget.set(crate::coop::BUDGET);
+                true
+            } else {
+                w.budget.set(left);
+                false
+            }
+        }
+        _ => false,
+    })
 }
 
 /// Suspends the running coroutine back to its worker.
@@ -243,6 +266,7 @@ pub(crate) fn run_worker(
         current: Cell::new(ptr::null()),
         tick: Cell::new(0),
         searching: Cell::new(false),
+        budget: Cell::new(crate::coop::BUDGET),
     };
     WORKER.with(|w| w.set(&worker));
     worker.run();
@@ -456,6 +480,8 @@ impl WorkerLocal {
         // of the table is held across the resume.
         let task = unsafe { &*task };
         self.current.set(task);
+        self.budget.set(crate::coop::BUDGET);
+        self.remote.begin_run(&task.header);
         stack::overflow::set_running(Some(task.header.name().unwrap_or("")));
         // SAFETY: only this worker resumes its coroutines, and only from
         // its loop (never re-entrantly from inside a coroutine), so this is
@@ -463,6 +489,7 @@ impl WorkerLocal {
         let result = unsafe { (*task.coro.get()).resume(()) };
         stack::overflow::set_running(None);
         self.current.set(ptr::null());
+        self.remote.end_run();
         match result {
             CoroutineResult::Yield(Suspend::Yield) => self.ready.borrow_mut().push_back(key),
             CoroutineResult::Yield(Suspend::Park) => {
@@ -472,6 +499,10 @@ impl WorkerLocal {
             }
             CoroutineResult::Return(()) => {
                 task.header.park.set_done();
+                // Observers may be reading the header through `running`
+                // under this lock; they saw null since `end_run`, but the
+                // lock orders their earlier read before the drop.
+                let _inspect = self.remote.inspect.lock().unwrap();
                 let task = self.tasks.borrow_mut().remove(key);
                 // The stack goes back to the pool when dropped.
                 drop(task.coro.into_inner().into_stack());
