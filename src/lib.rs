@@ -51,6 +51,7 @@ mod coroutine;
 #[allow(dead_code)] // the socket layer (weft::net) builds on it
 mod io;
 mod join;
+mod local;
 mod loom;
 mod park;
 mod runtime;
@@ -64,6 +65,7 @@ use std::time::{Duration, Instant};
 
 pub use coroutine::{Cancelled, Coroutine, CoroutineId};
 pub use join::JoinHandle;
+pub use local::CoroutineLocalKey;
 pub use runtime::{Runtime, RuntimeBuilder, run};
 pub use spawn::{Builder, spawn};
 

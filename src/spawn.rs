@@ -154,7 +154,17 @@ impl Builder {
         let their_packet = packet.clone();
         let body: Box<dyn FnOnce(Start) + Send + 'a> = Box::new(move |start: Start| {
             let result = match start {
-                Start::Run => panic::catch_unwind(AssertUnwindSafe(f)),
+                Start::Run => {
+                    let result = panic::catch_unwind(AssertUnwindSafe(f));
+                    // Drop the coroutine's locals here, on its own stack
+                    // and before `join` can return, whatever ended it.
+                    let cleared =
+                        panic::catch_unwind(AssertUnwindSafe(worker::clear_current_locals));
+                    match (result, cleared) {
+                        (Ok(_), Err(payload)) => Err(payload),
+                        (result, _) => result,
+                    }
+                }
                 Start::Cancelled => {
                     drop(f);
                     Err(Box::new(Cancelled) as Box<dyn Any + Send>)

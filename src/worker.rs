@@ -25,6 +25,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 
 use crate::coroutine::{Header, Owner};
 use crate::io::reactor::Reactor;
+use crate::local::LocalMap;
 use crate::scheduler::{NewTask, Shared, Start, WorkerRemote};
 use crate::stack::{self, Stack};
 use crate::timer::Timers;
@@ -46,6 +47,8 @@ pub(crate) struct Task {
     /// Where the coroutine's yielder lives on its own stack; set when it
     /// first runs, fixed after.
     yielder: Cell<*const CoYielder>,
+    /// Its `coroutine_local!` values.
+    locals: LocalMap,
 }
 
 /// How many coroutines a worker runs between two looks at its inbox,
@@ -134,6 +137,27 @@ pub(crate) fn with_current_shared<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) 
 /// Runs `f` with this thread's timers (only on a worker thread).
 pub(crate) fn with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
     with_worker(|w| w.map(|w| f(&mut w.timers.borrow_mut())))
+}
+
+/// Runs `f` with the running coroutine's local values (`None` outside
+/// coroutines).
+#[inline]
+pub(crate) fn with_current_locals<R>(f: impl FnOnce(Option<&LocalMap>) -> R) -> R {
+    with_worker(|w| {
+        let task = w.map_or(ptr::null(), |w| w.current.get());
+        // SAFETY: as in `current_header`; the map is only touched from its
+        // own coroutine, which is the one running.
+        f((!task.is_null()).then(|| unsafe { &(*task).locals }))
+    })
+}
+
+/// Drops the running coroutine's local values (at its end, on its stack).
+pub(crate) fn clear_current_locals() {
+    with_current_locals(|map| {
+        if let Some(map) = map {
+            map.clear();
+        }
+    });
 }
 
 /// Takes one unit of the running coroutine's budget; returns `true` when
@@ -466,6 +490,7 @@ impl WorkerLocal {
                 coro: UnsafeCell::new(coro),
                 header,
                 yielder: Cell::new(ptr::null()),
+                locals: LocalMap::default(),
             }),
         );
         self.run_task(key);
