@@ -53,6 +53,7 @@ mod io;
 mod join;
 mod local;
 mod loom;
+mod panic_hook;
 mod park;
 mod runtime;
 mod scheduler;

@@ -58,6 +58,7 @@ pub struct RuntimeBuilder {
     workers: Option<usize>,
     stack_size: usize,
     thread_name: String,
+    name_panics: bool,
 }
 
 impl Default for RuntimeBuilder {
@@ -66,6 +67,7 @@ impl Default for RuntimeBuilder {
             workers: None,
             stack_size: stack::DEFAULT_STACK_SIZE,
             thread_name: "weft-worker".into(),
+            name_panics: true,
         }
     }
 }
@@ -112,6 +114,20 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Whether a panic in one of this runtime's coroutines prints
+    /// `coroutine '<name>' (id N) panicked at ...` (default) instead of
+    /// std's `thread 'weft-worker-1' panicked at ...`. Either way the panic
+    /// is caught and returned by `join`.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().name_panics(false).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn name_panics(mut self, on: bool) -> RuntimeBuilder {
+        self.name_panics = on;
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// ```
@@ -120,6 +136,7 @@ impl RuntimeBuilder {
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
         stack::overflow::install_handler();
+        crate::panic_hook::install();
         let n = self.workers.unwrap_or_else(default_workers);
         let mut deques = Vec::with_capacity(n);
         let mut reactors = Vec::with_capacity(n);
@@ -131,7 +148,12 @@ impl RuntimeBuilder {
             remotes.push(Arc::new(WorkerRemote::new(index, waker, io)));
         }
         let stealers = deques.iter().map(Deque::stealer).collect();
-        let shared = Arc::new(Shared::new(stealers, remotes, self.stack_size));
+        let shared = Arc::new(Shared::new(
+            stealers,
+            remotes,
+            self.stack_size,
+            self.name_panics,
+        ));
         let mut threads = Vec::with_capacity(n);
         for (index, (deque, reactor)) in deques.into_iter().zip(reactors).enumerate() {
             let worker_shared = shared.clone();

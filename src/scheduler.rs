@@ -73,6 +73,9 @@ pub(crate) struct Shared {
     pub(crate) remotes: Vec<Arc<WorkerRemote>>,
     pub(crate) idle: Idle,
     pub(crate) stack_size: usize,
+    /// Whether panics in this runtime's coroutines print the coroutine's
+    /// name (`panic_hook`).
+    pub(crate) name_panics: bool,
     shutdown: AtomicBool,
 }
 
@@ -81,6 +84,7 @@ impl Shared {
         stealers: Vec<Stealer<NewTask>>,
         remotes: Vec<Arc<WorkerRemote>>,
         stack_size: usize,
+        name_panics: bool,
     ) -> Shared {
         Shared {
             injector: Injector::new(),
@@ -88,6 +92,7 @@ impl Shared {
             remotes,
             idle: Idle::new(),
             stack_size,
+            name_panics,
             shutdown: AtomicBool::new(false),
         }
     }

@@ -338,10 +338,10 @@ impl WorkerLocal {
     fn next_local(&self) -> Option<Next> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % 4 == 0 {
-            if let Some(task) = self.deque.pop() {
-                return Some(Next::New(task));
-            }
+        if tick.is_multiple_of(4)
+            && let Some(task) = self.deque.pop()
+        {
+            return Some(Next::New(task));
         }
         if let Some(key) = self.ready.borrow_mut().pop_front() {
             return Some(Next::Ready(key));
