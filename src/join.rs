@@ -107,6 +107,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(err.downcast_ref::<&str>(), Some(&"boom"));
     /// ```
     pub fn join(self) -> thread::Result<T> {
+        let _waiting = crate::observe::waiting(crate::observe::WaitFor::Join(self.id()));
         self.packet.wait(true)
     }
 

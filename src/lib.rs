@@ -53,6 +53,7 @@ mod io;
 mod join;
 mod local;
 mod loom;
+mod observe;
 mod panic_hook;
 mod park;
 mod runtime;
@@ -67,6 +68,8 @@ use std::time::{Duration, Instant};
 pub use coroutine::{Cancelled, Coroutine, CoroutineId};
 pub use join::JoinHandle;
 pub use local::CoroutineLocalKey;
+pub use observe::WaitFor;
+pub use observe::dump::{CoroutineRecord, CoroutineState, Dump, WorkerRecord, dump};
 pub use runtime::{Runtime, RuntimeBuilder, run};
 pub use spawn::{Builder, spawn};
 
@@ -145,6 +148,7 @@ pub fn sleep(dur: Duration) {
         park::check_cancelled();
         return;
     }
+    let _waiting = observe::waiting(observe::WaitFor::Sleep(deadline));
     while !park::park_until(Some(deadline)) {}
 }
 
@@ -160,6 +164,7 @@ pub fn sleep(dur: Duration) {
 /// h.join().unwrap();
 /// ```
 pub fn park() {
+    let _waiting = observe::waiting(observe::WaitFor::Park);
     park::park();
 }
 

@@ -10,7 +10,7 @@
 //! with `resume_unwind`, which runs no hook: a cancel prints nothing.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
-use std::io::Write;
+use std::fmt::Write;
 use std::panic::{self, PanicHookInfo};
 use std::sync::Once;
 
@@ -42,23 +42,21 @@ fn print_for_coroutine(info: &PanicHookInfo<'_>) -> bool {
         .location()
         .map_or_else(|| "<unknown>".to_string(), |l| l.to_string());
     let backtrace = Backtrace::capture();
-    let mut err = std::io::stderr().lock();
-    let _ = writeln!(
-        err,
-        "\ncoroutine '{}' (id {}) panicked at {location}:\n{message}",
+    let mut text = format!(
+        "\ncoroutine '{}' (id {}) panicked at {location}:\n{message}\n",
         header.name().unwrap_or("<unnamed>"),
         header.id()
     );
     match backtrace.status() {
         BacktraceStatus::Captured => {
-            let _ = writeln!(err, "stack backtrace:\n{backtrace}");
+            let _ = writeln!(text, "stack backtrace:\n{backtrace}");
         }
-        _ => {
-            let _ = writeln!(
-                err,
-                "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace"
-            );
-        }
+        _ => text.push_str(
+            "note: run with `RUST_BACKTRACE=1` environment variable to display a backtrace\n",
+        ),
     }
+    // `eprint!` (not a raw stderr handle) so that test harnesses that
+    // capture output capture this too, as they do std's message.
+    eprint!("{text}");
     true
 }

@@ -4,7 +4,7 @@
 
 use std::fmt;
 use std::io;
-use std::panic;
+use std::panic::{self, Location};
 use std::sync::{Arc, OnceLock};
 use std::thread;
 
@@ -12,6 +12,7 @@ use crossbeam_deque::Worker as Deque;
 
 use crate::io::reactor::Reactor;
 use crate::join::JoinHandle;
+use crate::observe::signal::DumpOnSignal;
 use crate::scheduler::{Shared, WorkerRemote};
 use crate::spawn::{Builder, submit};
 use crate::stack;
@@ -40,6 +41,7 @@ use crate::worker;
 pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<thread::JoinHandle<()>>,
+    dump_on_signal: Option<DumpOnSignal>,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -59,6 +61,7 @@ pub struct RuntimeBuilder {
     stack_size: usize,
     thread_name: String,
     name_panics: bool,
+    dump_signal: Option<i32>,
 }
 
 impl Default for RuntimeBuilder {
@@ -68,6 +71,7 @@ impl Default for RuntimeBuilder {
             stack_size: stack::DEFAULT_STACK_SIZE,
             thread_name: "weft-worker".into(),
             name_panics: true,
+            dump_signal: None,
         }
     }
 }
@@ -128,6 +132,21 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Prints [`weft::dump()`](crate::dump) to stderr whenever the process
+    /// receives `signal` (for example `libc::SIGUSR1`), while the program
+    /// keeps running: Go's SIGQUIT dump, without the exit. The default
+    /// runtime does this when the environment variable `WEFT_DUMP_SIGNAL`
+    /// names a signal (`USR1`, `SIGUSR2`, or a number).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().dump_on_signal(libc::SIGUSR1).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump_on_signal(mut self, signal: i32) -> RuntimeBuilder {
+        self.dump_signal = Some(signal);
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// ```
@@ -164,12 +183,25 @@ impl RuntimeBuilder {
                 Ok(handle) => threads.push(handle),
                 Err(e) => {
                     // Stop the workers already started before failing.
-                    drop(Runtime { shared, threads });
+                    drop(Runtime {
+                        shared,
+                        threads,
+                        dump_on_signal: None,
+                    });
                     return Err(e);
                 }
             }
         }
-        Ok(Runtime { shared, threads })
+        crate::observe::dump::register(&shared);
+        let mut runtime = Runtime {
+            shared,
+            threads,
+            dump_on_signal: None,
+        };
+        if let Some(signal) = self.dump_signal {
+            runtime.dump_on_signal = Some(DumpOnSignal::start(signal)?);
+        }
+        Ok(runtime)
     }
 }
 
@@ -206,6 +238,7 @@ impl Runtime {
     /// assert_eq!(n, 2);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn block_on<F, T>(&self, f: F) -> T
     where
         F: FnOnce() -> T + Send,
@@ -215,8 +248,9 @@ impl Runtime {
         // returns, and it returns only after `wait` saw the task complete;
         // the wait is not cancellable, and nothing between `submit` and
         // `wait` can unwind (see `submit`).
-        let (task, handle) = unsafe { Builder::new().prepare_unchecked(&self.shared, f) }
-            .unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"));
+        let (task, handle) =
+            unsafe { Builder::new().prepare_unchecked(&self.shared, f, Location::caller()) }
+                .unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"));
         submit(&self.shared, task);
         match handle.wait_uncancellable() {
             Ok(value) => value,
@@ -239,7 +273,7 @@ impl Runtime {
         T: Send + 'static,
     {
         Builder::new()
-            .spawn_on(&self.shared, f)
+            .spawn_on(&self.shared, f, Location::caller())
             .unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"))
     }
 
@@ -286,6 +320,7 @@ impl Runtime {
                  coroutines; shut it down from the thread that built it"
             );
         }
+        self.dump_on_signal = None;
         self.shared.begin_shutdown();
         for handle in self.threads.drain(..) {
             // A worker panicking is a weft bug; the others still exit.
@@ -314,7 +349,14 @@ static DEFAULT: OnceLock<Runtime> = OnceLock::new();
 /// The default runtime, started on first use.
 fn default_runtime() -> &'static Runtime {
     DEFAULT.get_or_init(|| {
-        Runtime::builder()
+        let mut builder = Runtime::builder();
+        if let Some(signal) = std::env::var("WEFT_DUMP_SIGNAL")
+            .ok()
+            .and_then(|s| crate::observe::signal::parse_signal(&s))
+        {
+            builder = builder.dump_on_signal(signal);
+        }
+        builder
             .build()
             .unwrap_or_else(|e| panic!("weft: cannot start the default runtime: {e}"))
     })
@@ -334,6 +376,7 @@ pub(crate) fn default_shared() -> &'static Arc<Shared> {
 /// });
 /// assert_eq!(n, 42);
 /// ```
+#[track_caller]
 pub fn run<F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send,

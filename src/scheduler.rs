@@ -156,9 +156,10 @@ pub(crate) struct WorkerRemote {
     /// unchanged while `running` is set knows one coroutine has been
     /// running all that time.
     switches: AtomicU64,
-    /// Held by the worker while it frees a finished coroutine, and by an
-    /// observer while it reads the header `running` points to.
-    pub(crate) inspect: Mutex<()>,
+    /// The headers of this worker's started, live coroutines, by task key.
+    /// The worker locks it when a coroutine starts and when it frees one;
+    /// observers lock it to read `running` and the live headers.
+    pub(crate) inspect: Mutex<Vec<Option<Arc<Header>>>>,
 }
 
 impl WorkerRemote {
@@ -172,7 +173,7 @@ impl WorkerRemote {
             io,
             running: AtomicPtr::new(std::ptr::null_mut()),
             switches: AtomicU64::new(0),
-            inspect: Mutex::new(()),
+            inspect: Mutex::new(Vec::new()),
         }
     }
 

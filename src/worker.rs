@@ -360,6 +360,7 @@ impl WorkerLocal {
             let _ = self.shared.injector.steal_batch(&self.deque);
         }
         let now = Instant::now();
+        crate::observe::advance_clock(now);
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
             match due {
@@ -475,6 +476,14 @@ impl WorkerLocal {
         if header.owner.set(owner).is_err() {
             unreachable!("a new coroutine has no owner yet");
         }
+        header.observed.set_stack(stack.top(), stack.size());
+        {
+            let mut inspect = self.remote.inspect.lock().unwrap();
+            if inspect.len() <= key {
+                inspect.resize(key + 1, None);
+            }
+            inspect[key] = Some(header.clone());
+        }
         let coro = Coroutine::with_stack(stack, move |yielder: &CoYielder, ()| {
             with_worker(|w| {
                 let task = w.expect("coroutine on a worker").current.get();
@@ -507,6 +516,7 @@ impl WorkerLocal {
         self.current.set(task);
         self.budget.set(crate::coop::BUDGET);
         self.remote.begin_run(&task.header);
+        task.header.observed.touch();
         stack::overflow::set_running(Some(task.header.name().unwrap_or("")));
         // SAFETY: only this worker resumes its coroutines, and only from
         // its loop (never re-entrantly from inside a coroutine), so this is
@@ -527,7 +537,8 @@ impl WorkerLocal {
                 // Observers may be reading the header through `running`
                 // under this lock; they saw null since `end_run`, but the
                 // lock orders their earlier read before the drop.
-                let _inspect = self.remote.inspect.lock().unwrap();
+                let mut inspect = self.remote.inspect.lock().unwrap();
+                inspect[key] = None;
                 let task = self.tasks.borrow_mut().remove(key);
                 // The stack goes back to the pool when dropped.
                 drop(task.coro.into_inner().into_stack());

@@ -96,6 +96,11 @@ pub(crate) fn park() {
         Some(true) => check_cancelled(),
         Some(false) => {
             check_cancelled();
+            worker::with_current_header(|h| {
+                if let Some(h) = h {
+                    h.observed.record_sp();
+                }
+            });
             worker::suspend(Suspend::Park);
             check_cancelled();
         }
