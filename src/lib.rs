@@ -110,11 +110,7 @@ pub fn current() -> Option<Coroutine> {
 /// h.join().unwrap();
 /// ```
 pub fn yield_now() {
-    if in_coroutine() {
-        park::check_cancelled();
-        worker::suspend(worker::Suspend::Yield);
-        park::check_cancelled();
-    } else {
+    if !worker::yield_current() {
         std::thread::yield_now();
     }
 }

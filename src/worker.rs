@@ -197,6 +197,30 @@ pub(crate) fn suspend(why: Suspend) {
     unsafe { (*yielder).suspend(why) };
 }
 
+/// `yield_now` inside a coroutine, with a single look-up of the running
+/// task (this is the hottest path of a busy worker). Returns `false`,
+/// doing nothing, outside coroutines.
+#[inline]
+pub(crate) fn yield_current() -> bool {
+    let task = with_worker(|w| w.map_or(ptr::null(), |w| w.current.get()));
+    if task.is_null() {
+        return false;
+    }
+    // SAFETY: `task` is the running task; it outlives this call, which runs
+    // on its own coroutine (see `current_header`).
+    let task = unsafe { &*task };
+    let cancelled = || task.header.is_cancelled() && !std::thread::panicking();
+    if cancelled() {
+        std::panic::resume_unwind(Box::new(crate::Cancelled));
+    }
+    // SAFETY: as in `suspend`: our own yielder, on the stack we run on.
+    unsafe { (*task.yielder.get()).suspend(Suspend::Yield) };
+    if cancelled() {
+        std::panic::resume_unwind(Box::new(crate::Cancelled));
+    }
+    true
+}
+
 /// Puts `key` on the ready queue directly if this thread is `remote`'s
 /// worker. Returns `false` if the caller must use the inbox.
 pub(crate) fn schedule_local(remote: &Arc<WorkerRemote>, key: usize) -> bool {
@@ -516,7 +540,6 @@ impl WorkerLocal {
         self.current.set(task);
         self.budget.set(crate::coop::BUDGET);
         self.remote.begin_run(&task.header);
-        task.header.observed.touch();
         stack::overflow::set_running(Some(task.header.name().unwrap_or("")));
         // SAFETY: only this worker resumes its coroutines, and only from
         // its loop (never re-entrantly from inside a coroutine), so this is
