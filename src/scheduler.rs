@@ -247,6 +247,11 @@ impl WorkerRemote {
         ready.extend(inbox.drain(..));
     }
 
+    /// Worker side: releases the inbox's spare capacity.
+    pub(crate) fn shrink_inbox(&self) {
+        self.inbox.lock().unwrap().shrink_to_fit();
+    }
+
     /// Worker side: announces that the worker is about to block in its
     /// poller. Returns `false` (and stays awake) if the inbox has work.
     /// Taking the inbox lock after raising `sleeping` pairs with

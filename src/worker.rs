@@ -55,6 +55,12 @@ pub(crate) struct Task {
 /// timers and poller while it stays busy.
 const MAINTENANCE_INTERVAL: u32 = 61;
 
+/// How long a worker must have been idle before it gives the memory of
+/// its last burst back (`WorkerLocal::trim`): long enough that a server
+/// between two requests keeps its hot stacks, short enough that memory
+/// returns soon after a burst.
+const TRIM_AFTER: Duration = Duration::from_secs(1);
+
 /// The worker-thread-only state of one worker.
 pub(crate) struct WorkerLocal {
     pub(crate) shared: Arc<Shared>,
@@ -68,6 +74,8 @@ pub(crate) struct WorkerLocal {
     current: Cell<*const Task>,
     tick: Cell<u32>,
     searching: Cell<bool>,
+    /// `tick` when this worker last trimmed its memory.
+    trimmed_at: Cell<u32>,
     /// Operations the running coroutine may still complete without
     /// parking before it must yield (`coop`).
     budget: Cell<u32>,
@@ -315,6 +323,7 @@ pub(crate) fn run_worker(
         tick: Cell::new(0),
         searching: Cell::new(false),
         budget: Cell::new(crate::coop::BUDGET),
+        trimmed_at: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
     worker.run();
@@ -455,15 +464,49 @@ impl WorkerLocal {
             self.wake_up();
             return;
         }
-        let timeout = self
+        let start = Instant::now();
+        let mut timeout = self
             .timers
             .borrow()
             .next_deadline()
-            .map(|d| d.saturating_duration_since(Instant::now()));
+            .map(|d| d.saturating_duration_since(start));
+        // Ran anything since the last trim? Then wake up after
+        // TRIM_AFTER at the latest, to trim if still idle.
+        let trim_due = self.tick.get() != self.trimmed_at.get();
+        if trim_due {
+            timeout = Some(timeout.map_or(TRIM_AFTER, |t| t.min(TRIM_AFTER)));
+        }
         // `None`: no timer armed, sleep until an event or a wake.
         self.maintain(timeout);
         self.remote.end_sleep();
         self.wake_up();
+        if trim_due && self.ready.borrow().is_empty() && start.elapsed() >= TRIM_AFTER {
+            self.trim();
+        }
+    }
+
+    /// Gives memory a burst left behind back to the OS: the stacks this
+    /// worker keeps hot, and the spare capacity of its queues and tables.
+    fn trim(&self) {
+        self.trimmed_at.set(self.tick.get());
+        stack::trim();
+        let mut ready = self.ready.borrow_mut();
+        ready.shrink_to_fit();
+        let mut tasks = self.tasks.borrow_mut();
+        if tasks.len == 0 {
+            *tasks = TaskTable::default();
+            let mut inspect = self.remote.inspect.lock().unwrap();
+            inspect.clear();
+            inspect.shrink_to_fit();
+        }
+        drop((ready, tasks));
+        self.remote.shrink_inbox();
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim has no preconditions; it only returns free
+        // heap memory (freed coroutine headers, tasks, closures) to the OS.
+        unsafe {
+            libc::malloc_trim(0);
+        }
     }
 
     fn wake_up(&self) {
