@@ -50,6 +50,12 @@ impl LocalMap {
 
     /// Drops every value. Destructors may use keys again (making new
     /// values); those are dropped too, a bounded number of rounds.
+    /// Whether no value was ever made (the common case: then there is
+    /// nothing to drop).
+    pub(crate) fn is_empty(&self) -> bool {
+        self.values.borrow().is_empty()
+    }
+
     pub(crate) fn clear(&self) {
         for _ in 0..8 {
             let values = std::mem::take(&mut *self.values.borrow_mut());
@@ -63,7 +69,9 @@ impl LocalMap {
 
 impl Drop for LocalMap {
     fn drop(&mut self) {
-        self.clear();
+        if !self.is_empty() {
+            self.clear();
+        }
     }
 }
 

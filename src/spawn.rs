@@ -160,17 +160,19 @@ impl Builder {
         let header = Header::new(self.name, at);
         let packet = Packet::new();
         let their_packet = packet.clone();
-        let body: Box<dyn FnOnce(Start) + Send + 'a> = Box::new(move |start: Start| {
+        let body: Box<dyn for<'s> FnOnce(Start<'s>) + Send + 'a> = Box::new(move |start: Start| {
             let result = match start {
-                Start::Run => {
+                Start::Run(locals) => {
                     let result = panic::catch_unwind(AssertUnwindSafe(f));
                     // Drop the coroutine's locals here, on its own stack
                     // and before `join` can return, whatever ended it.
-                    let cleared =
-                        panic::catch_unwind(AssertUnwindSafe(worker::clear_current_locals));
-                    match (result, cleared) {
-                        (Ok(_), Err(payload)) => Err(payload),
-                        (result, _) => result,
+                    if locals.is_empty() {
+                        result
+                    } else {
+                        match panic::catch_unwind(AssertUnwindSafe(|| locals.clear())) {
+                            Err(payload) if result.is_ok() => Err(payload),
+                            _ => result,
+                        }
                     }
                 }
                 Start::Cancelled => {
@@ -186,7 +188,8 @@ impl Builder {
         });
         // SAFETY: only the lifetime changes (same layout for a boxed trait
         // object); the caller promises the borrows outlive the task.
-        let body: Box<dyn FnOnce(Start) + Send + 'static> = unsafe { std::mem::transmute(body) };
+        let body: Box<dyn for<'s> FnOnce(Start<'s>) + Send + 'static> =
+            unsafe { std::mem::transmute(body) };
         let task = NewTask {
             header: header.clone(),
             body,

@@ -26,7 +26,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use crate::coroutine::{Header, Owner};
 use crate::io::reactor::Reactor;
 use crate::local::LocalMap;
-use crate::scheduler::{NewTask, Shared, Start, WorkerRemote};
+use crate::scheduler::{LiveHeader, NewTask, Shared, Start, WorkerRemote};
 use crate::stack::{self, Stack};
 use crate::timer::Timers;
 
@@ -157,15 +157,6 @@ pub(crate) fn with_current_locals<R>(f: impl FnOnce(Option<&LocalMap>) -> R) -> 
         // own coroutine, which is the one running.
         f((!task.is_null()).then(|| unsafe { &(*task).locals }))
     })
-}
-
-/// Drops the running coroutine's local values (at its end, on its stack).
-pub(crate) fn clear_current_locals() {
-    with_current_locals(|map| {
-        if let Some(map) = map {
-            map.clear();
-        }
-    });
 }
 
 /// Takes one unit of the running coroutine's budget; returns `true` when
@@ -547,18 +538,18 @@ impl WorkerLocal {
         {
             let mut inspect = self.remote.inspect.lock().unwrap();
             if inspect.len() <= key {
-                inspect.resize(key + 1, None);
+                inspect.resize(key + 1, LiveHeader::EMPTY);
             }
-            inspect[key] = Some(header.clone());
+            inspect[key] = LiveHeader::new(&header);
         }
         let coro = Coroutine::with_stack(stack, move |yielder: &CoYielder, ()| {
-            with_worker(|w| {
-                let task = w.expect("coroutine on a worker").current.get();
-                // SAFETY: the worker set `current` to this task right
-                // before resuming it; the task outlives its coroutine.
-                unsafe { (*task).yielder.set(yielder) };
-            });
-            body(Start::Run);
+            let task = with_worker(|w| w.expect("coroutine on a worker").current.get());
+            // SAFETY: the worker set `current` to this task right before
+            // resuming it, and the task outlives its coroutine (it is
+            // freed only after the coroutine returned).
+            let task = unsafe { &*task };
+            task.yielder.set(yielder);
+            body(Start::Run(&task.locals));
         });
         self.tasks.borrow_mut().fill(
             key,
@@ -604,7 +595,7 @@ impl WorkerLocal {
                 // under this lock; they saw null since `end_run`, but the
                 // lock orders their earlier read before the drop.
                 let mut inspect = self.remote.inspect.lock().unwrap();
-                inspect[key] = None;
+                inspect[key] = LiveHeader::EMPTY;
                 let task = self.tasks.borrow_mut().remove(key);
                 // The stack goes back to the pool when dropped.
                 drop(task.coro.into_inner().into_stack());

@@ -158,10 +158,7 @@ pub fn dump() -> Dump {
             shared.injector.len() + shared.stealers.iter().map(|s| s.len()).sum::<usize>();
         dump.not_started.push(not_started);
         for remote in &shared.remotes {
-            let headers: Vec<Arc<Header>> = {
-                let inspect = remote.inspect.lock().unwrap_or_else(|e| e.into_inner());
-                inspect.iter().flatten().cloned().collect()
-            };
+            let headers: Vec<Arc<Header>> = remote.live_headers();
             let running = remote.with_running(|h| h.map(|h| h.id()));
             let start = dump.coroutines.len();
             for header in headers {
