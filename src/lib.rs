@@ -48,10 +48,11 @@
 
 mod coop;
 mod coroutine;
-#[allow(dead_code)] // the socket layer (weft::net) builds on it
 mod io;
 mod join;
 mod loom;
+pub mod net;
+pub mod os;
 mod park;
 mod runtime;
 mod scheduler;

@@ -143,6 +143,9 @@ const TICK_SHIFT: usize = 8;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReadyEvent {
     tick: usize,
+    /// The readiness bits seen (shown by `Debug`; weft::net retries the
+    /// syscall rather than trusting them).
+    #[allow(dead_code)]
     pub(crate) ready: usize,
 }
 
