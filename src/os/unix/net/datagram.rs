@@ -335,14 +335,14 @@ impl UnixDatagram {
     }
 
     /// Shuts down the read half, the write half or both: after
-    /// `Shutdown::Read` a receive returns `Ok(0)` at once.
+    /// `Shutdown::Write` a send fails with `BrokenPipe`.
     ///
     /// ```
     /// use weft::net::Shutdown;
     /// use weft::os::unix::net::UnixDatagram;
     /// let (a, _b) = UnixDatagram::pair().unwrap();
-    /// a.shutdown(Shutdown::Read).unwrap();
-    /// assert_eq!(a.recv(&mut [0; 4]).unwrap(), 0);
+    /// a.shutdown(Shutdown::Write).unwrap();
+    /// assert_eq!(a.send(b"x").unwrap_err().kind(), std::io::ErrorKind::BrokenPipe);
     /// ```
     pub fn shutdown(&self, how: Shutdown) -> io::Result<()> {
         self.inner.socket().shutdown(how)
