@@ -250,3 +250,44 @@ fn listener_incoming_clone_and_nonblocking_accept() {
         std::fs::remove_dir_all(dir).unwrap();
     });
 }
+
+#[test]
+fn connects_beyond_a_full_backlog_complete_once_accepted() {
+    // Coroutines only: on a plain thread, connect is std's own blocking
+    // call. std listens with the largest backlog the kernel allows
+    // (`somaxconn`); more clients than that find the queue full, get
+    // EAGAIN from the non-blocking connect, and must retry until the
+    // accepts below make room.
+    let backlog: usize = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(4096);
+    let clients = (backlog + 100).min(8000);
+    common::with_timeout(60, move || {
+        common::runtime(2).block_on(move || {
+            let dir = temp_dir();
+            let path = dir.join("backlog.sock");
+            let listener = UnixListener::bind(&path).unwrap();
+            let handles: Vec<_> = (0..clients)
+                .map(|_| {
+                    let path = path.clone();
+                    weft::spawn(move || {
+                        let mut s = UnixStream::connect(&path).unwrap();
+                        let mut b = [0];
+                        s.read_exact(&mut b).unwrap();
+                        b[0]
+                    })
+                })
+                .collect();
+            weft::sleep(Duration::from_millis(300)); // let the queue overflow
+            let mut conns = Vec::with_capacity(clients);
+            for _ in 0..clients {
+                let (mut conn, _) = listener.accept().unwrap();
+                conn.write_all(&[7]).unwrap();
+                conns.push(conn);
+            }
+            assert!(handles.into_iter().all(|h| h.join().unwrap() == 7));
+            std::fs::remove_dir_all(dir).unwrap();
+        });
+    });
+}
