@@ -20,7 +20,10 @@ fn set_fd_limit(soft: libc::rlim_t) -> libc::rlim_t {
         rlim_max: 0,
     };
     // SAFETY: getrlimit writes into the valid struct we pass.
-    assert_eq!(unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) }, 0);
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
     let previous = limit.rlim_cur;
     limit.rlim_cur = soft;
     // SAFETY: setrlimit reads the valid struct we pass.
@@ -47,7 +50,7 @@ fn accept_under_exhaustion(listener: &TcpListener) {
     let previous = set_fd_limit(lowest_free_fd(listener));
     let result = listener.accept();
     set_fd_limit(previous);
-    let err = result.err().expect("accept needed a descriptor it could not have");
+    let err = result.expect_err("accept needed a descriptor it could not have");
     assert_eq!(err.raw_os_error(), Some(libc::EMFILE), "{err}");
     // The connection waited in the queue and is accepted now.
     let (mut conn, peer) = listener.accept().unwrap();

@@ -28,7 +28,10 @@ fn register_here(stream: &mut TcpStream) {
     stream
         .set_read_timeout(Some(Duration::from_millis(10)))
         .unwrap();
-    assert_eq!(stream.read(&mut [0; 1]).unwrap_err().kind(), ErrorKind::WouldBlock);
+    assert_eq!(
+        stream.read(&mut [0; 1]).unwrap_err().kind(),
+        ErrorKind::WouldBlock
+    );
     stream.set_read_timeout(None).unwrap();
 }
 

@@ -131,8 +131,14 @@ fn nonblocking_mode_returns_would_block_and_can_be_undone() {
     both(20, || {
         let (mut client, mut server) = pair();
         server.set_nonblocking(true).unwrap();
-        assert_eq!(server.read(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
-        assert_eq!(server.peek(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            server.read(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            server.peek(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         server.set_nonblocking(false).unwrap();
         let writer = go(move || {
             weft::sleep(Duration::from_millis(20));
@@ -152,11 +158,17 @@ fn nonblocking_is_shared_with_clones_as_in_std() {
         let (_client, server) = pair();
         let clone = server.try_clone().unwrap();
         server.set_nonblocking(true).unwrap();
-        assert_eq!((&clone).read(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            (&clone).read(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         clone
             .set_read_timeout(Some(Duration::from_millis(5)))
             .unwrap();
-        assert_eq!(server.read_timeout().unwrap(), Some(Duration::from_millis(5)));
+        assert_eq!(
+            server.read_timeout().unwrap(),
+            Some(Duration::from_millis(5))
+        );
     });
 }
 
@@ -168,7 +180,10 @@ fn into_std_restores_blocking_mode_and_timeouts() {
             .set_read_timeout(Some(Duration::from_millis(100)))
             .unwrap();
         let mut std_client = client.into_std().unwrap();
-        assert_eq!(std_client.read_timeout().unwrap(), Some(Duration::from_millis(100)));
+        assert_eq!(
+            std_client.read_timeout().unwrap(),
+            Some(Duration::from_millis(100))
+        );
         // Blocking again: the read waits for the timeout, not WouldBlock at once.
         let start = std::time::Instant::now();
         let err = std_client.read(&mut [0; 4]).unwrap_err();
@@ -176,7 +191,10 @@ fn into_std_restores_blocking_mode_and_timeouts() {
         assert!(start.elapsed() >= Duration::from_millis(90));
         // And back: a std socket's settings become weft's.
         let back = TcpStream::from_std(std_client);
-        assert_eq!(back.read_timeout().unwrap(), Some(Duration::from_millis(100)));
+        assert_eq!(
+            back.read_timeout().unwrap(),
+            Some(Duration::from_millis(100))
+        );
         drop(server);
     });
 }
@@ -188,7 +206,10 @@ fn from_std_keeps_a_nonblocking_std_socket_nonblocking() {
         let std_stream = std::net::TcpStream::connect(listener.local_addr().unwrap()).unwrap();
         std_stream.set_nonblocking(true).unwrap();
         let mut stream = TcpStream::from_std(std_stream);
-        assert_eq!(stream.read(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            stream.read(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
     });
 }
 

@@ -116,8 +116,14 @@ fn nonblocking_recv_returns_would_block() {
     both(20, || {
         let a = bound();
         a.set_nonblocking(true).unwrap();
-        assert_eq!(a.recv_from(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
-        assert_eq!(a.peek_from(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            a.recv_from(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
+        assert_eq!(
+            a.peek_from(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         a.send_to(b"now", a.local_addr().unwrap()).unwrap();
         let mut got = None;
         for _ in 0..1000 {
@@ -157,7 +163,9 @@ fn try_clone_and_fd_conversions_share_the_socket() {
     both(20, || {
         let a = bound();
         let clone = a.try_clone().unwrap();
-        clone.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        clone
+            .set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         assert_eq!(a.read_timeout().unwrap(), Some(Duration::from_millis(100)));
         let addr = a.local_addr().unwrap();
         let raw = a.into_raw_fd();

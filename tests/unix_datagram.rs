@@ -23,7 +23,10 @@ fn send_to_and_recv_from_between_bound_sockets() {
         let receiver = go(move || {
             let mut buf = [0; 16];
             let (n, from) = a.recv_from(&mut buf).unwrap(); // waits
-            (buf[..n].to_vec(), from.as_pathname().map(|p| p.to_path_buf()))
+            (
+                buf[..n].to_vec(),
+                from.as_pathname().map(|p| p.to_path_buf()),
+            )
         });
         weft::sleep(Duration::from_millis(20));
         assert_eq!(b.send_to(b"unix dgram", &pa).unwrap(), 10);
@@ -41,11 +44,19 @@ fn unbound_and_connected_sockets() {
         let path = dir.join("server.sock");
         let server = UnixDatagram::bind_addr(&SocketAddr::from_pathname(&path).unwrap()).unwrap();
         let client = UnixDatagram::unbound().unwrap();
-        assert_eq!(client.peer_addr().unwrap_err().kind(), ErrorKind::NotConnected);
+        assert_eq!(
+            client.peer_addr().unwrap_err().kind(),
+            ErrorKind::NotConnected
+        );
         client.connect(&path).unwrap();
-        assert_eq!(client.peer_addr().unwrap().as_pathname(), Some(path.as_path()));
+        assert_eq!(
+            client.peer_addr().unwrap().as_pathname(),
+            Some(path.as_path())
+        );
         client.send(b"one").unwrap();
-        client.send_to_addr(b"two", &server.local_addr().unwrap()).unwrap();
+        client
+            .send_to_addr(b"two", &server.local_addr().unwrap())
+            .unwrap();
         let other = UnixDatagram::unbound().unwrap();
         other.connect_addr(&server.local_addr().unwrap()).unwrap();
         other.send(b"three").unwrap();
@@ -84,18 +95,27 @@ fn pair_waits_for_datagrams_and_keeps_boundaries() {
 fn timeouts_nonblocking_and_shutdown() {
     both(20, || {
         let (a, b) = UnixDatagram::pair().unwrap();
-        a.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        a.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         assert_eq!(a.read_timeout().unwrap(), Some(Duration::from_millis(100)));
         let start = Instant::now();
-        assert_eq!(a.recv(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            a.recv(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         let waited = start.elapsed();
         assert!(waited >= Duration::from_millis(100) && waited < Duration::from_secs(5));
         assert_eq!(
-            a.set_write_timeout(Some(Duration::ZERO)).unwrap_err().kind(),
+            a.set_write_timeout(Some(Duration::ZERO))
+                .unwrap_err()
+                .kind(),
             ErrorKind::InvalidInput
         );
         b.set_nonblocking(true).unwrap();
-        assert_eq!(b.recv_from(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            b.recv_from(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         // Fill the peer's queue: a non-blocking send then fails at once.
         let err = loop {
             if let Err(e) = b.send(&[0; 1024]) {
@@ -105,9 +125,13 @@ fn timeouts_nonblocking_and_shutdown() {
         assert_eq!(err.kind(), ErrorKind::WouldBlock);
         // And a blocking send with a write timeout times out.
         b.set_nonblocking(false).unwrap();
-        b.set_write_timeout(Some(Duration::from_millis(100))).unwrap();
+        b.set_write_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         let start = Instant::now();
-        assert_eq!(b.send(&[0; 1024]).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            b.send(&[0; 1024]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         assert!(start.elapsed() >= Duration::from_millis(100));
         b.shutdown(Shutdown::Write).unwrap();
         assert_eq!(b.send(b"x").unwrap_err().kind(), ErrorKind::BrokenPipe);
@@ -120,10 +144,14 @@ fn clones_and_conversions_share_the_socket() {
     both(20, || {
         let (a, b) = UnixDatagram::pair().unwrap();
         let a2 = a.try_clone().unwrap();
-        a2.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        a2.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         assert_eq!(a.read_timeout().unwrap(), Some(Duration::from_millis(100)));
         let std_a = a.into_std().unwrap();
-        assert_eq!(std_a.read_timeout().unwrap(), Some(Duration::from_millis(100)));
+        assert_eq!(
+            std_a.read_timeout().unwrap(),
+            Some(Duration::from_millis(100))
+        );
         let raw = UnixDatagram::from_std(std_a).into_raw_fd();
         // SAFETY: `raw` was just released by into_raw_fd and is owned here.
         let a = unsafe { UnixDatagram::from_raw_fd(raw) };

@@ -20,11 +20,17 @@ fn bind_connect_accept_and_echo() {
         let dir = temp_dir();
         let path = dir.join("echo.sock");
         let listener = UnixListener::bind(&path).unwrap();
-        assert_eq!(listener.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+        assert_eq!(
+            listener.local_addr().unwrap().as_pathname(),
+            Some(path.as_path())
+        );
         let client_path = path.clone();
         let client = go(move || {
             let mut stream = UnixStream::connect(&client_path).unwrap();
-            assert_eq!(stream.peer_addr().unwrap().as_pathname(), Some(client_path.as_path()));
+            assert_eq!(
+                stream.peer_addr().unwrap().as_pathname(),
+                Some(client_path.as_path())
+            );
             stream.write_all(b"hello unix").unwrap();
             stream.shutdown(Shutdown::Write).unwrap();
             let mut reply = String::new();
@@ -48,9 +54,15 @@ fn bind_twice_is_addr_in_use_and_missing_path_is_not_found() {
         let dir = temp_dir();
         let path = dir.join("taken.sock");
         let _listener = UnixListener::bind(&path).unwrap();
-        assert_eq!(UnixListener::bind(&path).unwrap_err().kind(), ErrorKind::AddrInUse);
+        assert_eq!(
+            UnixListener::bind(&path).unwrap_err().kind(),
+            ErrorKind::AddrInUse
+        );
         let missing = dir.join("missing.sock");
-        assert_eq!(UnixStream::connect(&missing).unwrap_err().kind(), ErrorKind::NotFound);
+        assert_eq!(
+            UnixStream::connect(&missing).unwrap_err().kind(),
+            ErrorKind::NotFound
+        );
         std::fs::remove_dir_all(dir).unwrap();
     });
 }
@@ -91,7 +103,11 @@ fn bind_addr_and_connect_addr_use_socket_addrs() {
 fn abstract_names_connect_from_coroutines_and_threads() {
     use std::os::linux::net::SocketAddrExt;
     both(20, || {
-        let name = format!("weft-test-abstract-{}-{:?}", std::process::id(), Instant::now());
+        let name = format!(
+            "weft-test-abstract-{}-{:?}",
+            std::process::id(),
+            Instant::now()
+        );
         let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
         let listener = UnixListener::bind_addr(&addr).unwrap();
         let client = go(move || UnixStream::connect_addr(&addr).unwrap());
@@ -146,9 +162,13 @@ fn shutdown_read_wakes_a_parked_reader() {
 fn read_timeout_and_nonblocking_mode() {
     both(20, || {
         let (mut a, mut b) = UnixStream::pair().unwrap();
-        a.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        a.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         let start = Instant::now();
-        assert_eq!(a.read(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            a.read(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         let waited = start.elapsed();
         assert!(waited >= Duration::from_millis(100) && waited < Duration::from_secs(5));
         assert_eq!(
@@ -156,7 +176,10 @@ fn read_timeout_and_nonblocking_mode() {
             ErrorKind::InvalidInput
         );
         b.set_nonblocking(true).unwrap();
-        assert_eq!(b.read(&mut [0; 4]).unwrap_err().kind(), ErrorKind::WouldBlock);
+        assert_eq!(
+            b.read(&mut [0; 4]).unwrap_err().kind(),
+            ErrorKind::WouldBlock
+        );
         // A full send buffer makes a non-blocking write fail at once.
         let chunk = vec![0u8; 1 << 16];
         let err = loop {
@@ -165,7 +188,8 @@ fn read_timeout_and_nonblocking_mode() {
             }
         };
         assert_eq!(err.kind(), ErrorKind::WouldBlock);
-        b.set_write_timeout(Some(Duration::from_millis(100))).unwrap();
+        b.set_write_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         b.set_nonblocking(false).unwrap();
         let start = Instant::now();
         assert_eq!(b.write(&chunk).unwrap_err().kind(), ErrorKind::WouldBlock);
@@ -195,9 +219,13 @@ fn vectored_writes_and_clones() {
 fn conversions_keep_the_connection() {
     both(20, || {
         let (a, mut b) = UnixStream::pair().unwrap();
-        a.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+        a.set_read_timeout(Some(Duration::from_millis(100)))
+            .unwrap();
         let std_a = a.into_std().unwrap();
-        assert_eq!(std_a.read_timeout().unwrap(), Some(Duration::from_millis(100)));
+        assert_eq!(
+            std_a.read_timeout().unwrap(),
+            Some(Duration::from_millis(100))
+        );
         let a = UnixStream::from_std(std_a);
         let owned: OwnedFd = a.into();
         let a = UnixStream::from(owned);
@@ -246,7 +274,10 @@ fn listener_incoming_clone_and_nonblocking_accept() {
         assert!(listener.take_error().unwrap().is_none());
         drop(clients.join());
         let std_listener = listener.into_std().unwrap();
-        assert_eq!(std_listener.local_addr().unwrap().as_pathname(), Some(path.as_path()));
+        assert_eq!(
+            std_listener.local_addr().unwrap().as_pathname(),
+            Some(path.as_path())
+        );
         std::fs::remove_dir_all(dir).unwrap();
     });
 }

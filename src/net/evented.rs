@@ -201,7 +201,11 @@ impl<S: StdSocket> Evented<S> {
     /// Runs `op` on the socket until it does not return `WouldBlock`,
     /// waiting for `interest` (`READ` or `WRITE`) in between, up to the
     /// matching timeout. A timeout gives `WouldBlock`, as in std.
-    pub(crate) fn io<R>(&self, interest: usize, op: impl FnMut(&S) -> io::Result<R>) -> io::Result<R> {
+    pub(crate) fn io<R>(
+        &self,
+        interest: usize,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
         let timeout = || {
             self.timeout(interest)
                 .and_then(|t| Instant::now().checked_add(t))

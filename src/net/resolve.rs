@@ -48,11 +48,9 @@ where
             *helper.result.lock().unwrap() = Some(result);
             helper.waiter.unpark();
         });
-    if let Err(e) = spawned {
-        // No thread to be had (resource limits): the query moved into the
-        // failed closure is gone, so report why rather than block.
-        return Err(e);
-    }
+    // No thread to be had (resource limits): the query moved into the
+    // failed closure is gone, so report why rather than block.
+    spawned?;
     loop {
         if let Some(result) = answer.result.lock().unwrap().take() {
             return result.map(Vec::into_iter);

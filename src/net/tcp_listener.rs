@@ -193,7 +193,10 @@ impl TcpListener {
     /// let _ = listener.set_only_v6(true); // EINVAL once bound, on Linux
     /// assert!(listener.only_v6().is_ok());
     /// ```
-    #[deprecated(since = "0.1.0", note = "this option can only be set before the socket is bound")]
+    #[deprecated(
+        since = "0.1.0",
+        note = "this option can only be set before the socket is bound"
+    )]
     #[allow(deprecated)]
     pub fn set_only_v6(&self, only_v6: bool) -> io::Result<()> {
         self.inner.socket().set_only_v6(only_v6)
@@ -208,7 +211,10 @@ impl TcpListener {
     /// # let Ok(listener) = listener else { return };
     /// listener.only_v6().unwrap();
     /// ```
-    #[deprecated(since = "0.1.0", note = "this option can only be set before the socket is bound")]
+    #[deprecated(
+        since = "0.1.0",
+        note = "this option can only be set before the socket is bound"
+    )]
     #[allow(deprecated)]
     pub fn only_v6(&self) -> io::Result<bool> {
         self.inner.socket().only_v6()

@@ -364,11 +364,7 @@ impl UdpSocket {
     /// // Leaving a group never joined is an error.
     /// assert!(a.leave_multicast_v4(&group, &Ipv4Addr::LOCALHOST).is_err());
     /// ```
-    pub fn leave_multicast_v4(
-        &self,
-        multiaddr: &Ipv4Addr,
-        interface: &Ipv4Addr,
-    ) -> io::Result<()> {
+    pub fn leave_multicast_v4(&self, multiaddr: &Ipv4Addr, interface: &Ipv4Addr) -> io::Result<()> {
         self.inner.socket().leave_multicast_v4(multiaddr, interface)
     }
 
