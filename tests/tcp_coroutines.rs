@@ -267,3 +267,34 @@ fn many_coroutines_accept_from_one_listener() {
         });
     });
 }
+
+#[test]
+fn a_socket_outliving_its_registering_runtime_fails_instead_of_hanging() {
+    with_timeout(20, || {
+        let first = runtime(1);
+        let (mut client, server) = first.block_on(|| {
+            let (client, mut server) = pair();
+            register_here(&mut server);
+            (client, server)
+        });
+        first.shutdown(); // its poller is gone with its worker
+        let second = runtime(1);
+        let server = second.block_on(move || {
+            let mut server = server;
+            let err = server.read(&mut [0; 1]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::Other, "{err}");
+            server
+        });
+        // Data already queued needs no poller, and threads use poll(2).
+        client.write_all(b"xy").unwrap();
+        let mut server = second.block_on(move || {
+            let mut server = server;
+            let mut b = [0];
+            server.read_exact(&mut b).unwrap();
+            server
+        });
+        let mut b = [0];
+        server.read_exact(&mut b).unwrap();
+        assert_eq!(&b, b"y");
+    });
+}
