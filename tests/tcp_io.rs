@@ -252,3 +252,16 @@ fn read_and_write_work_through_shared_references() {
         assert_eq!(&buf, b"ref");
     });
 }
+
+#[test]
+fn socket_types_have_std_auto_traits() {
+    use std::panic::{RefUnwindSafe, UnwindSafe};
+    fn std_like<T: Send + Sync + Unpin + UnwindSafe + RefUnwindSafe + std::fmt::Debug>() {}
+    std_like::<TcpStream>();
+    std_like::<TcpListener>();
+    std_like::<weft::net::UdpSocket>();
+    std_like::<weft::os::unix::net::UnixStream>();
+    std_like::<weft::os::unix::net::UnixListener>();
+    std_like::<weft::os::unix::net::UnixDatagram>();
+    std_like::<weft::net::Incoming<'static>>();
+}
