@@ -3,6 +3,7 @@
 //! byte for byte with a checksum, and nothing is lost.
 
 mod common;
+mod net_support;
 
 use std::io::{Read, Write};
 use std::sync::Arc;
@@ -47,6 +48,8 @@ fn echo(mut stream: TcpStream) {
 
 #[test]
 fn five_thousand_connections_echo_64_kib_each() {
+    // Two descriptors per connection, plus the runtime's.
+    net_support::raise_fd_limit(2 * CONNECTIONS as u64 + 256);
     with_timeout(120, || {
         let rt = runtime(2);
         rt.block_on(|| {

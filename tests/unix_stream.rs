@@ -294,6 +294,7 @@ fn connects_beyond_a_full_backlog_complete_once_accepted() {
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(4096);
     let clients = (backlog + 100).min(8000);
+    net_support::raise_fd_limit(2 * clients as u64 + 256);
     common::with_timeout(60, move || {
         common::runtime(2).block_on(move || {
             let dir = temp_dir();

@@ -51,3 +51,29 @@ pub fn temp_dir() -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
+
+/// Raises the soft open-file limit to at least `needed` (up to the hard
+/// limit), for tests that open thousands of sockets; panics with a clear
+/// message if the hard limit is too low.
+pub fn raise_fd_limit(needed: u64) {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit writes into the valid struct we pass.
+    assert_eq!(
+        unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) },
+        0
+    );
+    if limit.rlim_cur >= needed {
+        return;
+    }
+    assert!(
+        limit.rlim_max >= needed,
+        "this test needs {needed} open files; the hard limit is {}",
+        limit.rlim_max
+    );
+    limit.rlim_cur = needed;
+    // SAFETY: setrlimit reads the valid struct we pass.
+    assert_eq!(unsafe { libc::setrlimit(libc::RLIMIT_NOFILE, &limit) }, 0);
+}
