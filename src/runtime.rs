@@ -7,6 +7,7 @@ use std::io;
 use std::panic;
 use std::sync::{Arc, OnceLock};
 use std::thread;
+use std::time::Duration;
 
 use crossbeam_deque::Worker as Deque;
 
@@ -15,6 +16,7 @@ use crate::join::JoinHandle;
 use crate::scheduler::{Shared, WorkerRemote};
 use crate::spawn::{Builder, submit};
 use crate::stack;
+use crate::watchdog::{self, Watchdog};
 use crate::worker;
 
 /// A weft runtime: worker threads that run coroutines, each with its own
@@ -40,6 +42,9 @@ use crate::worker;
 pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<thread::JoinHandle<()>>,
+    /// Reports stalled workers; stopped after the workers exit, so a
+    /// coroutine that delays shutdown is reported too.
+    watchdog: Option<Watchdog>,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -58,6 +63,8 @@ pub struct RuntimeBuilder {
     workers: Option<usize>,
     stack_size: usize,
     thread_name: String,
+    /// `None`: not set, use `watchdog::default_threshold()`.
+    stall_threshold: Option<Option<Duration>>,
 }
 
 impl Default for RuntimeBuilder {
@@ -66,6 +73,7 @@ impl Default for RuntimeBuilder {
             workers: None,
             stack_size: stack::DEFAULT_STACK_SIZE,
             thread_name: "weft-worker".into(),
+            stall_threshold: None,
         }
     }
 }
@@ -112,6 +120,37 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Reports coroutines that run longer than `threshold` without
+    /// parking, once per stall, on stderr: the coroutine's name and id,
+    /// its worker thread, how long, and what to use instead. `None` turns
+    /// the report off.
+    ///
+    /// A coroutine that does not park (it calls `std::thread::sleep`,
+    /// blocks in std I/O or a std lock, or computes for long) holds up
+    /// every other coroutine of its worker. A watchdog thread per runtime
+    /// samples the workers every `threshold / 4` to catch it.
+    ///
+    /// Default: the `WEFT_STALL_MS` environment variable (milliseconds,
+    /// `0` = off) if set; otherwise 100 ms in debug builds and off in
+    /// release builds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weft::Runtime::builder()
+    ///     .stall_threshold(Some(Duration::from_millis(20)))
+    ///     .build()?;
+    /// rt.block_on(|| {
+    ///     // Prints "weft: coroutine <unnamed> (id ..) has run for 20 ms
+    ///     // without parking on worker thread 'weft-worker-..' ..."
+    ///     std::thread::sleep(Duration::from_millis(50));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stall_threshold(mut self, threshold: Option<Duration>) -> RuntimeBuilder {
+        self.stall_threshold = Some(threshold);
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// ```
@@ -132,22 +171,30 @@ impl RuntimeBuilder {
         }
         let stealers = deques.iter().map(Deque::stealer).collect();
         let shared = Arc::new(Shared::new(stealers, remotes, self.stack_size));
-        let mut threads = Vec::with_capacity(n);
+        let mut runtime = Runtime {
+            shared,
+            threads: Vec::with_capacity(n),
+            watchdog: None,
+        };
+        let mut watched = Vec::with_capacity(n);
         for (index, (deque, reactor)) in deques.into_iter().zip(reactors).enumerate() {
-            let worker_shared = shared.clone();
-            let spawned = thread::Builder::new()
-                .name(format!("{}-{index}", self.thread_name))
-                .spawn(move || worker::run_worker(worker_shared, index, deque, reactor));
-            match spawned {
-                Ok(handle) => threads.push(handle),
-                Err(e) => {
-                    // Stop the workers already started before failing.
-                    drop(Runtime { shared, threads });
-                    return Err(e);
-                }
-            }
+            let worker_shared = runtime.shared.clone();
+            let name = format!("{}-{index}", self.thread_name);
+            watched.push((runtime.shared.remotes[index].clone(), name.clone()));
+            let handle = thread::Builder::new()
+                .name(name)
+                .spawn(move || worker::run_worker(worker_shared, index, deque, reactor))?;
+            // On an error above, dropping `runtime` stops the workers
+            // already started.
+            runtime.threads.push(handle);
         }
-        Ok(Runtime { shared, threads })
+        let threshold = self
+            .stall_threshold
+            .unwrap_or_else(watchdog::default_threshold);
+        if let Some(threshold) = threshold {
+            runtime.watchdog = Some(Watchdog::start(watched, threshold)?);
+        }
+        Ok(runtime)
     }
 }
 
@@ -270,6 +317,9 @@ impl Runtime {
             let _ = handle.join();
         }
         self.shared.cancel_injected();
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.stop();
+        }
     }
 }
 
