@@ -72,6 +72,11 @@ fn stall_child() {
         }
         "thread_lifetime" => {
             let rt = runtime(Some(Duration::from_millis(50)));
+            // A new thread names itself once it runs: give it a moment.
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            while threads_named("weft-watchdog") == 0 && std::time::Instant::now() < deadline {
+                thread::sleep(Duration::from_millis(1));
+            }
             assert_eq!(threads_named("weft-watchdog"), 1);
             rt.shutdown();
             assert_eq!(threads_named("weft-watchdog"), 0);
