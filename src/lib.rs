@@ -46,8 +46,10 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 mod coop;
 mod coroutine;
+pub mod fs;
 #[allow(dead_code)] // the socket layer (weft::net) builds on it
 mod io;
 mod join;
@@ -61,10 +63,12 @@ mod scheduler;
 mod spawn;
 mod stack;
 mod timer;
+mod watchdog;
 mod worker;
 
 use std::time::{Duration, Instant};
 
+pub use blocking::spawn_blocking;
 pub use coroutine::{Cancelled, Coroutine, CoroutineId};
 pub use join::JoinHandle;
 pub use local::CoroutineLocalKey;
