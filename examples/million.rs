@@ -40,21 +40,17 @@ fn main() {
     let rss_before = rss_kib();
 
     let asleep = Arc::new(AtomicUsize::new(0));
-    let release = Arc::new(AtomicUsize::new(0));
     let a = asleep.clone();
-    let r = release.clone();
     let (spawn_time, rss_all_asleep, maps, wall) = rt.block_on(move || {
         let start = Instant::now();
         let handles: Vec<_> = (0..count)
             .map(|_| {
-                let (a, r) = (a.clone(), r.clone());
+                let a = a.clone();
                 weft::spawn(move || {
                     a.fetch_add(1, Ordering::Relaxed);
-                    // Sleep until main says go (checked every 200 ms), so
-                    // all of them are parked at once while we measure.
-                    while r.load(Ordering::Relaxed) == 0 {
-                        weft::sleep(Duration::from_millis(200));
-                    }
+                    // Long enough that all of them are parked at once
+                    // while we measure.
+                    weft::sleep(Duration::from_secs(5));
                 })
             })
             .collect();
@@ -64,13 +60,15 @@ fn main() {
         }
         let rss = rss_kib();
         let maps = map_count();
-        r.store(1, Ordering::Relaxed);
         for h in handles {
             h.join().unwrap();
         }
         (spawn_time, rss, maps, start.elapsed())
     });
     let rss_after = rss_kib();
+    // Idle workers give the burst's memory back after a second.
+    std::thread::sleep(Duration::from_secs(2));
+    let rss_idle = rss_kib();
 
     let per = (rss_all_asleep.saturating_sub(rss_before)) as f64 / count as f64;
     println!("coroutines:            {count}");
@@ -86,4 +84,8 @@ fn main() {
     println!("memory mappings:       {maps} (vm.max_map_count is usually 65530)");
     println!("all joined after:      {:.3} s", wall.as_secs_f64());
     println!("resident after join:   {} MiB", rss_after / 1024);
+    println!(
+        "resident 2 s later:    {:.1} MiB (workers idle: stacks and queues trimmed)",
+        rss_idle as f64 / 1024.0
+    );
 }

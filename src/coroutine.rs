@@ -11,9 +11,11 @@
 
 use std::fmt;
 use std::num::NonZeroU64;
+use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
+use crate::observe::Observed;
 use crate::park::state::ParkState;
 use crate::scheduler::WorkerRemote;
 
@@ -48,6 +50,12 @@ impl CoroutineId {
     }
 }
 
+impl CoroutineId {
+    pub(crate) fn from_u64(id: u64) -> Option<CoroutineId> {
+        NonZeroU64::new(id).map(CoroutineId)
+    }
+}
+
 impl fmt::Debug for CoroutineId {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "CoroutineId({})", self.0)
@@ -76,16 +84,22 @@ pub(crate) struct Header {
     pub(crate) park: ParkState,
     cancelled: AtomicBool,
     pub(crate) owner: OnceLock<Owner>,
+    /// Where `spawn` was called, for dumps.
+    pub(crate) spawned_at: &'static Location<'static>,
+    /// What it waits for, since when, its stack use: for dumps.
+    pub(crate) observed: Observed,
 }
 
 impl Header {
-    pub(crate) fn new(name: Option<String>) -> Arc<Header> {
+    pub(crate) fn new(name: Option<String>, spawned_at: &'static Location<'static>) -> Arc<Header> {
         Arc::new(Header {
             id: CoroutineId::next(),
             name,
             park: ParkState::new(),
             cancelled: AtomicBool::new(false),
             owner: OnceLock::new(),
+            spawned_at,
+            observed: Observed::default(),
         })
     }
 

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::thread;
 
 use crate::coroutine::{Coroutine, CoroutineId, Header};
+use crate::observe::WaitFor;
 use crate::park::{self, Unparker};
 
 /// Where a coroutine leaves its result for its [`JoinHandle`].
@@ -46,17 +47,19 @@ impl<T> Packet<T> {
 
     /// Waits for the result. `cancellable`: whether a cancel of the
     /// waiting coroutine may unwind out of the wait.
-    pub(crate) fn wait(&self, cancellable: bool) -> thread::Result<T> {
-        let mut registered = false;
+    pub(crate) fn wait(&self, cancellable: bool, reason: WaitFor) -> thread::Result<T> {
+        let mut registered = None;
         loop {
             {
                 let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
                 if let Some(result) = slot.result.take() {
                     return result;
                 }
-                if !registered {
+                if registered.is_none() {
                     slot.waiter = Some(Unparker::current());
-                    registered = true;
+                    // Recorded only when we really wait: a join that finds
+                    // the result ready costs nothing extra.
+                    registered = Some(crate::observe::waiting(reason));
                 }
             }
             if cancellable {
@@ -107,7 +110,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(err.downcast_ref::<&str>(), Some(&"boom"));
     /// ```
     pub fn join(self) -> thread::Result<T> {
-        self.packet.wait(true)
+        self.packet.wait(true, WaitFor::Join(self.id()))
     }
 
     /// Whether the coroutine has finished (returned, panicked or been
@@ -177,6 +180,6 @@ impl<T> fmt::Debug for JoinHandle<T> {
 impl<T> JoinHandle<T> {
     /// `join` whose wait a cancel of the caller cannot interrupt.
     pub(crate) fn wait_uncancellable(self) -> thread::Result<T> {
-        self.packet.wait(false)
+        self.packet.wait(false, WaitFor::Join(self.id()))
     }
 }

@@ -46,25 +46,35 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 mod coop;
 mod coroutine;
+pub mod fs;
 mod io;
 mod join;
+mod local;
 mod loom;
 pub mod net;
+mod observe;
 pub mod os;
+mod panic_hook;
 mod park;
 mod runtime;
 mod scheduler;
 mod spawn;
 mod stack;
 mod timer;
+mod watchdog;
 mod worker;
 
 use std::time::{Duration, Instant};
 
+pub use blocking::spawn_blocking;
 pub use coroutine::{Cancelled, Coroutine, CoroutineId};
 pub use join::JoinHandle;
+pub use local::CoroutineLocalKey;
+pub use observe::WaitFor;
+pub use observe::dump::{CoroutineRecord, CoroutineState, Dump, WorkerRecord, dump};
 pub use runtime::{Runtime, RuntimeBuilder, run};
 pub use spawn::{Builder, spawn};
 
@@ -105,11 +115,7 @@ pub fn current() -> Option<Coroutine> {
 /// h.join().unwrap();
 /// ```
 pub fn yield_now() {
-    if in_coroutine() {
-        park::check_cancelled();
-        worker::suspend(worker::Suspend::Yield);
-        park::check_cancelled();
-    } else {
+    if !worker::yield_current() {
         std::thread::yield_now();
     }
 }
@@ -143,6 +149,7 @@ pub fn sleep(dur: Duration) {
         park::check_cancelled();
         return;
     }
+    let _waiting = observe::waiting(observe::WaitFor::Sleep(deadline));
     while !park::park_until(Some(deadline)) {}
 }
 
@@ -158,6 +165,7 @@ pub fn sleep(dur: Duration) {
 /// h.join().unwrap();
 /// ```
 pub fn park() {
+    let _waiting = observe::waiting(observe::WaitFor::Park);
     park::park();
 }
 

@@ -4,17 +4,20 @@
 
 use std::fmt;
 use std::io;
-use std::panic;
+use std::panic::{self, Location};
 use std::sync::{Arc, OnceLock};
 use std::thread;
+use std::time::Duration;
 
 use crossbeam_deque::Worker as Deque;
 
 use crate::io::reactor::Reactor;
 use crate::join::JoinHandle;
+use crate::observe::signal::DumpOnSignal;
 use crate::scheduler::{Shared, WorkerRemote};
 use crate::spawn::{Builder, submit};
 use crate::stack;
+use crate::watchdog::{self, Watchdog};
 use crate::worker;
 
 /// A weft runtime: worker threads that run coroutines, each with its own
@@ -40,6 +43,10 @@ use crate::worker;
 pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<thread::JoinHandle<()>>,
+    dump_on_signal: Option<DumpOnSignal>,
+    /// Reports stalled workers; stopped after the workers exit, so a
+    /// coroutine that delays shutdown is reported too.
+    watchdog: Option<Watchdog>,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -58,6 +65,10 @@ pub struct RuntimeBuilder {
     workers: Option<usize>,
     stack_size: usize,
     thread_name: String,
+    name_panics: bool,
+    dump_signal: Option<i32>,
+    /// `None`: not set, use `watchdog::default_threshold()`.
+    stall_threshold: Option<Option<Duration>>,
 }
 
 impl Default for RuntimeBuilder {
@@ -66,6 +77,9 @@ impl Default for RuntimeBuilder {
             workers: None,
             stack_size: stack::DEFAULT_STACK_SIZE,
             thread_name: "weft-worker".into(),
+            name_panics: true,
+            dump_signal: None,
+            stall_threshold: None,
         }
     }
 }
@@ -112,6 +126,66 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Whether a panic in one of this runtime's coroutines prints
+    /// `coroutine '<name>' (id N) panicked at ...` (default) instead of
+    /// std's `thread 'weft-worker-1' panicked at ...`. Either way the panic
+    /// is caught and returned by `join`.
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().name_panics(false).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn name_panics(mut self, on: bool) -> RuntimeBuilder {
+        self.name_panics = on;
+        self
+    }
+
+    /// Prints [`weft::dump()`](crate::dump) to stderr whenever the process
+    /// receives `signal` (for example `libc::SIGUSR1`), while the program
+    /// keeps running: Go's SIGQUIT dump, without the exit. The default
+    /// runtime does this when the environment variable `WEFT_DUMP_SIGNAL`
+    /// names a signal (`USR1`, `SIGUSR2`, or a number).
+    ///
+    /// ```
+    /// let rt = weft::Runtime::builder().dump_on_signal(libc::SIGUSR1).build()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn dump_on_signal(mut self, signal: i32) -> RuntimeBuilder {
+        self.dump_signal = Some(signal);
+        self
+    }
+
+    /// Reports coroutines that run longer than `threshold` without
+    /// parking, once per stall, on stderr: the coroutine's name and id,
+    /// its worker thread, how long, and what to use instead. `None` turns
+    /// the report off.
+    ///
+    /// A coroutine that does not park (it calls `std::thread::sleep`,
+    /// blocks in std I/O or a std lock, or computes for long) holds up
+    /// every other coroutine of its worker. A watchdog thread per runtime
+    /// samples the workers every `threshold / 4` to catch it.
+    ///
+    /// Default: the `WEFT_STALL_MS` environment variable (milliseconds,
+    /// `0` = off) if set; otherwise 100 ms in debug builds and off in
+    /// release builds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weft::Runtime::builder()
+    ///     .stall_threshold(Some(Duration::from_millis(20)))
+    ///     .build()?;
+    /// rt.block_on(|| {
+    ///     // Prints "weft: coroutine <unnamed> (id ..) has run for 20 ms
+    ///     // without parking on worker thread 'weft-worker-..' ..."
+    ///     std::thread::sleep(Duration::from_millis(50));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stall_threshold(mut self, threshold: Option<Duration>) -> RuntimeBuilder {
+        self.stall_threshold = Some(threshold);
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// ```
@@ -120,6 +194,7 @@ impl RuntimeBuilder {
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
         stack::overflow::install_handler();
+        crate::panic_hook::install();
         let n = self.workers.unwrap_or_else(default_workers);
         let mut deques = Vec::with_capacity(n);
         let mut reactors = Vec::with_capacity(n);
@@ -131,23 +206,41 @@ impl RuntimeBuilder {
             remotes.push(Arc::new(WorkerRemote::new(index, waker, io)));
         }
         let stealers = deques.iter().map(Deque::stealer).collect();
-        let shared = Arc::new(Shared::new(stealers, remotes, self.stack_size));
-        let mut threads = Vec::with_capacity(n);
+        let shared = Arc::new(Shared::new(
+            stealers,
+            remotes,
+            self.stack_size,
+            self.name_panics,
+        ));
+        let mut runtime = Runtime {
+            shared,
+            threads: Vec::with_capacity(n),
+            dump_on_signal: None,
+            watchdog: None,
+        };
+        let mut watched = Vec::with_capacity(n);
         for (index, (deque, reactor)) in deques.into_iter().zip(reactors).enumerate() {
-            let worker_shared = shared.clone();
-            let spawned = thread::Builder::new()
-                .name(format!("{}-{index}", self.thread_name))
-                .spawn(move || worker::run_worker(worker_shared, index, deque, reactor));
-            match spawned {
-                Ok(handle) => threads.push(handle),
-                Err(e) => {
-                    // Stop the workers already started before failing.
-                    drop(Runtime { shared, threads });
-                    return Err(e);
-                }
-            }
+            let worker_shared = runtime.shared.clone();
+            let name = format!("{}-{index}", self.thread_name);
+            watched.push((runtime.shared.remotes[index].clone(), name.clone()));
+            let handle = thread::Builder::new()
+                .name(name)
+                .spawn(move || worker::run_worker(worker_shared, index, deque, reactor))?;
+            // On an error above, dropping `runtime` stops the workers
+            // already started.
+            runtime.threads.push(handle);
         }
-        Ok(Runtime { shared, threads })
+        crate::observe::dump::register(&runtime.shared);
+        let threshold = self
+            .stall_threshold
+            .unwrap_or_else(watchdog::default_threshold);
+        if let Some(threshold) = threshold {
+            runtime.watchdog = Some(Watchdog::start(watched, threshold)?);
+        }
+        if let Some(signal) = self.dump_signal {
+            runtime.dump_on_signal = Some(DumpOnSignal::start(signal)?);
+        }
+        Ok(runtime)
     }
 }
 
@@ -184,6 +277,7 @@ impl Runtime {
     /// assert_eq!(n, 2);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn block_on<F, T>(&self, f: F) -> T
     where
         F: FnOnce() -> T + Send,
@@ -193,8 +287,9 @@ impl Runtime {
         // returns, and it returns only after `wait` saw the task complete;
         // the wait is not cancellable, and nothing between `submit` and
         // `wait` can unwind (see `submit`).
-        let (task, handle) = unsafe { Builder::new().prepare_unchecked(&self.shared, f) }
-            .unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"));
+        let (task, handle) =
+            unsafe { Builder::new().prepare_unchecked(&self.shared, f, Location::caller()) }
+                .unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"));
         submit(&self.shared, task);
         match handle.wait_uncancellable() {
             Ok(value) => value,
@@ -217,7 +312,7 @@ impl Runtime {
         T: Send + 'static,
     {
         Builder::new()
-            .spawn_on(&self.shared, f)
+            .spawn_on(&self.shared, f, Location::caller())
             .unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"))
     }
 
@@ -264,12 +359,16 @@ impl Runtime {
                  coroutines; shut it down from the thread that built it"
             );
         }
+        self.dump_on_signal = None;
         self.shared.begin_shutdown();
         for handle in self.threads.drain(..) {
             // A worker panicking is a weft bug; the others still exit.
             let _ = handle.join();
         }
         self.shared.cancel_injected();
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.stop();
+        }
     }
 }
 
@@ -292,7 +391,14 @@ static DEFAULT: OnceLock<Runtime> = OnceLock::new();
 /// The default runtime, started on first use.
 fn default_runtime() -> &'static Runtime {
     DEFAULT.get_or_init(|| {
-        Runtime::builder()
+        let mut builder = Runtime::builder();
+        if let Some(signal) = std::env::var("WEFT_DUMP_SIGNAL")
+            .ok()
+            .and_then(|s| crate::observe::signal::parse_signal(&s))
+        {
+            builder = builder.dump_on_signal(signal);
+        }
+        builder
             .build()
             .unwrap_or_else(|e| panic!("weft: cannot start the default runtime: {e}"))
     })
@@ -312,6 +418,7 @@ pub(crate) fn default_shared() -> &'static Arc<Shared> {
 /// });
 /// assert_eq!(n, 42);
 /// ```
+#[track_caller]
 pub fn run<F, T>(f: F) -> T
 where
     F: FnOnce() -> T + Send,

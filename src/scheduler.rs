@@ -25,12 +25,14 @@ use crossbeam_deque::{Injector, Stealer};
 
 use crate::coroutine::Header;
 use crate::io::reactor::IoShared;
+use crate::local::LocalMap;
 use crate::loom::{AtomicUsize, Mutex as IdleMutex, Ordering, fence};
 
 /// How a new coroutine's body is entered.
-pub(crate) enum Start {
-    /// Run the user's closure.
-    Run,
+pub(crate) enum Start<'a> {
+    /// Run the user's closure, then drop the coroutine's locals (on its
+    /// own stack, before completing the join handle).
+    Run(&'a LocalMap),
     /// Complete the join handle as cancelled without running it.
     Cancelled,
     /// Complete the join handle with this error message: no stack could be
@@ -48,7 +50,7 @@ pub(crate) enum Start {
 pub(crate) struct NewTask {
     pub(crate) header: Arc<Header>,
     /// Runs the user's closure (or not) and completes the join handle.
-    pub(crate) body: Box<dyn FnOnce(Start) + Send>,
+    pub(crate) body: Box<dyn for<'a> FnOnce(Start<'a>) + Send>,
     pub(crate) stack_size: usize,
 }
 
@@ -73,6 +75,9 @@ pub(crate) struct Shared {
     pub(crate) remotes: Vec<Arc<WorkerRemote>>,
     pub(crate) idle: Idle,
     pub(crate) stack_size: usize,
+    /// Whether panics in this runtime's coroutines print the coroutine's
+    /// name (`panic_hook`).
+    pub(crate) name_panics: bool,
     shutdown: AtomicBool,
 }
 
@@ -81,6 +86,7 @@ impl Shared {
         stealers: Vec<Stealer<NewTask>>,
         remotes: Vec<Arc<WorkerRemote>>,
         stack_size: usize,
+        name_panics: bool,
     ) -> Shared {
         Shared {
             injector: Injector::new(),
@@ -88,6 +94,7 @@ impl Shared {
             remotes,
             idle: Idle::new(),
             stack_size,
+            name_panics,
             shutdown: AtomicBool::new(false),
         }
     }
@@ -151,9 +158,10 @@ pub(crate) struct WorkerRemote {
     /// unchanged while `running` is set knows one coroutine has been
     /// running all that time.
     switches: AtomicU64,
-    /// Held by the worker while it frees a finished coroutine, and by an
-    /// observer while it reads the header `running` points to.
-    pub(crate) inspect: Mutex<()>,
+    /// The headers of this worker's started, live coroutines, by task key.
+    /// The worker locks it when a coroutine starts and when it frees one;
+    /// observers lock it to read `running` and the live headers.
+    pub(crate) inspect: Mutex<Vec<LiveHeader>>,
 }
 
 impl WorkerRemote {
@@ -167,7 +175,7 @@ impl WorkerRemote {
             io,
             running: AtomicPtr::new(std::ptr::null_mut()),
             switches: AtomicU64::new(0),
-            inspect: Mutex::new(()),
+            inspect: Mutex::new(Vec::new()),
         }
     }
 
@@ -241,6 +249,11 @@ impl WorkerRemote {
         ready.extend(inbox.drain(..));
     }
 
+    /// Worker side: releases the inbox's spare capacity.
+    pub(crate) fn shrink_inbox(&self) {
+        self.inbox.lock().unwrap().shrink_to_fit();
+    }
+
     /// Worker side: announces that the worker is about to block in its
     /// poller. Returns `false` (and stays awake) if the inbox has work.
     /// Taking the inbox lock after raising `sleeping` pairs with
@@ -258,6 +271,50 @@ impl WorkerRemote {
     /// Worker side: back from the poller.
     pub(crate) fn end_sleep(&self) {
         self.sleeping.store(false, StdOrdering::SeqCst);
+    }
+}
+
+/// An entry of a worker's `inspect` table: the header of a live started
+/// coroutine, or null for a free slot. A plain pointer, not an `Arc`, so
+/// starting a coroutine costs no reference-count traffic: the worker's
+/// task (which owns an `Arc<Header>`) outlives the entry, because the
+/// worker clears the entry, under the table's lock, before it drops the
+/// task.
+#[derive(Clone, Copy)]
+pub(crate) struct LiveHeader(*const Header);
+
+// SAFETY: the pointer is only dereferenced under the `inspect` lock while
+// the entry is set, when the header is kept alive by its task (see above);
+// `Header` itself is `Sync`.
+unsafe impl Send for LiveHeader {}
+
+impl LiveHeader {
+    pub(crate) const EMPTY: LiveHeader = LiveHeader(std::ptr::null());
+
+    pub(crate) fn new(header: &Arc<Header>) -> LiveHeader {
+        LiveHeader(Arc::as_ptr(header))
+    }
+}
+
+impl WorkerRemote {
+    /// Observer side: the headers of this worker's live started
+    /// coroutines.
+    pub(crate) fn live_headers(&self) -> Vec<Arc<Header>> {
+        let inspect = self.inspect.lock().unwrap_or_else(|e| e.into_inner());
+        inspect
+            .iter()
+            .filter(|e| !e.0.is_null())
+            .map(|e| {
+                // SAFETY: a set entry points at the header of a task the
+                // worker still owns (it clears the entry under this lock
+                // before dropping the task), so the header has a strong
+                // count we can add one to and take.
+                unsafe {
+                    Arc::increment_strong_count(e.0);
+                    Arc::from_raw(e.0)
+                }
+            })
+            .collect()
     }
 }
 

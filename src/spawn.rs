@@ -3,7 +3,7 @@
 
 use std::any::Any;
 use std::io;
-use std::panic::{self, AssertUnwindSafe};
+use std::panic::{self, AssertUnwindSafe, Location};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -110,23 +110,30 @@ impl Builder {
     /// assert_eq!(h.join().unwrap(), 4);
     /// # Ok::<(), std::io::Error>(())
     /// ```
+    #[track_caller]
     pub fn spawn<F, T>(self, f: F) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
+        let at = Location::caller();
         worker::with_current_shared(|shared| match shared {
-            Some(shared) => self.spawn_on(shared, f),
-            None => self.spawn_on(runtime::default_shared(), f),
+            Some(shared) => self.spawn_on(shared, f, at),
+            None => self.spawn_on(runtime::default_shared(), f, at),
         })
     }
 
-    pub(crate) fn spawn_on<F, T>(self, shared: &Arc<Shared>, f: F) -> io::Result<JoinHandle<T>>
+    pub(crate) fn spawn_on<F, T>(
+        self,
+        shared: &Arc<Shared>,
+        f: F,
+        at: &'static Location<'static>,
+    ) -> io::Result<JoinHandle<T>>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
-        let (task, handle) = self.prepare(shared, f)?;
+        let (task, handle) = self.prepare(shared, f, at)?;
         submit(shared, task);
         Ok(handle)
     }
@@ -142,6 +149,7 @@ impl Builder {
         self,
         shared: &Arc<Shared>,
         f: F,
+        at: &'static Location<'static>,
     ) -> io::Result<(NewTask, JoinHandle<T>)>
     where
         F: FnOnce() -> T + Send + 'a,
@@ -149,12 +157,24 @@ impl Builder {
     {
         let stack_size = self.stack_size.unwrap_or(shared.stack_size);
         check_stacks(stack_size)?;
-        let header = Header::new(self.name);
+        let header = Header::new(self.name, at);
         let packet = Packet::new();
         let their_packet = packet.clone();
-        let body: Box<dyn FnOnce(Start) + Send + 'a> = Box::new(move |start: Start| {
+        let body: Box<dyn for<'s> FnOnce(Start<'s>) + Send + 'a> = Box::new(move |start: Start| {
             let result = match start {
-                Start::Run => panic::catch_unwind(AssertUnwindSafe(f)),
+                Start::Run(locals) => {
+                    let result = panic::catch_unwind(AssertUnwindSafe(f));
+                    // Drop the coroutine's locals here, on its own stack
+                    // and before `join` can return, whatever ended it.
+                    if locals.is_empty() {
+                        result
+                    } else {
+                        match panic::catch_unwind(AssertUnwindSafe(|| locals.clear())) {
+                            Err(payload) if result.is_ok() => Err(payload),
+                            _ => result,
+                        }
+                    }
+                }
                 Start::Cancelled => {
                     drop(f);
                     Err(Box::new(Cancelled) as Box<dyn Any + Send>)
@@ -168,7 +188,8 @@ impl Builder {
         });
         // SAFETY: only the lifetime changes (same layout for a boxed trait
         // object); the caller promises the borrows outlive the task.
-        let body: Box<dyn FnOnce(Start) + Send + 'static> = unsafe { std::mem::transmute(body) };
+        let body: Box<dyn for<'s> FnOnce(Start<'s>) + Send + 'static> =
+            unsafe { std::mem::transmute(body) };
         let task = NewTask {
             header: header.clone(),
             body,
@@ -177,13 +198,18 @@ impl Builder {
         Ok((task, JoinHandle::new(header, packet)))
     }
 
-    fn prepare<F, T>(self, shared: &Arc<Shared>, f: F) -> io::Result<(NewTask, JoinHandle<T>)>
+    fn prepare<F, T>(
+        self,
+        shared: &Arc<Shared>,
+        f: F,
+        at: &'static Location<'static>,
+    ) -> io::Result<(NewTask, JoinHandle<T>)>
     where
         F: FnOnce() -> T + Send + 'static,
         T: Send + 'static,
     {
         // SAFETY: `F` and `T` are 'static: there are no borrows to outlive.
-        unsafe { self.prepare_unchecked(shared, f) }
+        unsafe { self.prepare_unchecked(shared, f, at) }
     }
 }
 

@@ -25,7 +25,8 @@ use crossbeam_deque::{Steal, Worker as Deque};
 
 use crate::coroutine::{Header, Owner};
 use crate::io::reactor::Reactor;
-use crate::scheduler::{NewTask, Shared, Start, WorkerRemote};
+use crate::local::LocalMap;
+use crate::scheduler::{LiveHeader, NewTask, Shared, Start, WorkerRemote};
 use crate::stack::{self, Stack};
 use crate::timer::Timers;
 
@@ -46,11 +47,19 @@ pub(crate) struct Task {
     /// Where the coroutine's yielder lives on its own stack; set when it
     /// first runs, fixed after.
     yielder: Cell<*const CoYielder>,
+    /// Its `coroutine_local!` values.
+    locals: LocalMap,
 }
 
 /// How many coroutines a worker runs between two looks at its inbox,
 /// timers and poller while it stays busy.
 const MAINTENANCE_INTERVAL: u32 = 61;
+
+/// How long a worker must have been idle before it gives the memory of
+/// its last burst back (`WorkerLocal::trim`): long enough that a server
+/// between two requests keeps its hot stacks, short enough that memory
+/// returns soon after a burst.
+const TRIM_AFTER: Duration = Duration::from_secs(1);
 
 /// The worker-thread-only state of one worker.
 pub(crate) struct WorkerLocal {
@@ -65,6 +74,8 @@ pub(crate) struct WorkerLocal {
     current: Cell<*const Task>,
     tick: Cell<u32>,
     searching: Cell<bool>,
+    /// `tick` when this worker last trimmed its memory.
+    trimmed_at: Cell<u32>,
     /// Operations the running coroutine may still complete without
     /// parking before it must yield (`coop`).
     budget: Cell<u32>,
@@ -136,6 +147,18 @@ pub(crate) fn with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
     with_worker(|w| w.map(|w| f(&mut w.timers.borrow_mut())))
 }
 
+/// Runs `f` with the running coroutine's local values (`None` outside
+/// coroutines).
+#[inline]
+pub(crate) fn with_current_locals<R>(f: impl FnOnce(Option<&LocalMap>) -> R) -> R {
+    with_worker(|w| {
+        let task = w.map_or(ptr::null(), |w| w.current.get());
+        // SAFETY: as in `current_header`; the map is only touched from its
+        // own coroutine, which is the one running.
+        f((!task.is_null()).then(|| unsafe { &(*task).locals }))
+    })
+}
+
 /// Takes one unit of the running coroutine's budget; returns `true` when
 /// the budget is spent (and resets it): the caller must then yield.
 /// `false` outside coroutines.
@@ -171,6 +194,30 @@ pub(crate) fn suspend(why: Suspend) {
     // started; it lives on this coroutine's stack, which we are running on,
     // so it is valid, and suspending through it is the one legal use.
     unsafe { (*yielder).suspend(why) };
+}
+
+/// `yield_now` inside a coroutine, with a single look-up of the running
+/// task (this is the hottest path of a busy worker). Returns `false`,
+/// doing nothing, outside coroutines.
+#[inline]
+pub(crate) fn yield_current() -> bool {
+    let task = with_worker(|w| w.map_or(ptr::null(), |w| w.current.get()));
+    if task.is_null() {
+        return false;
+    }
+    // SAFETY: `task` is the running task; it outlives this call, which runs
+    // on its own coroutine (see `current_header`).
+    let task = unsafe { &*task };
+    let cancelled = || task.header.is_cancelled() && !std::thread::panicking();
+    if cancelled() {
+        std::panic::resume_unwind(Box::new(crate::Cancelled));
+    }
+    // SAFETY: as in `suspend`: our own yielder, on the stack we run on.
+    unsafe { (*task.yielder.get()).suspend(Suspend::Yield) };
+    if cancelled() {
+        std::panic::resume_unwind(Box::new(crate::Cancelled));
+    }
+    true
 }
 
 /// Puts `key` on the ready queue directly if this thread is `remote`'s
@@ -267,6 +314,7 @@ pub(crate) fn run_worker(
         tick: Cell::new(0),
         searching: Cell::new(false),
         budget: Cell::new(crate::coop::BUDGET),
+        trimmed_at: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
     worker.run();
@@ -314,10 +362,10 @@ impl WorkerLocal {
     fn next_local(&self) -> Option<Next> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
-        if tick % 4 == 0 {
-            if let Some(task) = self.deque.pop() {
-                return Some(Next::New(task));
-            }
+        if tick.is_multiple_of(4)
+            && let Some(task) = self.deque.pop()
+        {
+            return Some(Next::New(task));
         }
         if let Some(key) = self.ready.borrow_mut().pop_front() {
             return Some(Next::Ready(key));
@@ -336,6 +384,7 @@ impl WorkerLocal {
             let _ = self.shared.injector.steal_batch(&self.deque);
         }
         let now = Instant::now();
+        crate::observe::advance_clock(now);
         loop {
             let due = self.timers.borrow_mut().pop_due(now);
             match due {
@@ -406,15 +455,49 @@ impl WorkerLocal {
             self.wake_up();
             return;
         }
-        let timeout = self
+        let start = Instant::now();
+        let mut timeout = self
             .timers
             .borrow()
             .next_deadline()
-            .map(|d| d.saturating_duration_since(Instant::now()));
+            .map(|d| d.saturating_duration_since(start));
+        // Ran anything since the last trim? Then wake up after
+        // TRIM_AFTER at the latest, to trim if still idle.
+        let trim_due = self.tick.get() != self.trimmed_at.get();
+        if trim_due {
+            timeout = Some(timeout.map_or(TRIM_AFTER, |t| t.min(TRIM_AFTER)));
+        }
         // `None`: no timer armed, sleep until an event or a wake.
         self.maintain(timeout);
         self.remote.end_sleep();
         self.wake_up();
+        if trim_due && self.ready.borrow().is_empty() && start.elapsed() >= TRIM_AFTER {
+            self.trim();
+        }
+    }
+
+    /// Gives memory a burst left behind back to the OS: the stacks this
+    /// worker keeps hot, and the spare capacity of its queues and tables.
+    fn trim(&self) {
+        self.trimmed_at.set(self.tick.get());
+        stack::trim();
+        let mut ready = self.ready.borrow_mut();
+        ready.shrink_to_fit();
+        let mut tasks = self.tasks.borrow_mut();
+        if tasks.len == 0 {
+            *tasks = TaskTable::default();
+            let mut inspect = self.remote.inspect.lock().unwrap();
+            inspect.clear();
+            inspect.shrink_to_fit();
+        }
+        drop((ready, tasks));
+        self.remote.shrink_inbox();
+        #[cfg(all(target_os = "linux", target_env = "gnu"))]
+        // SAFETY: malloc_trim has no preconditions; it only returns free
+        // heap memory (freed coroutine headers, tasks, closures) to the OS.
+        unsafe {
+            libc::malloc_trim(0);
+        }
     }
 
     fn wake_up(&self) {
@@ -451,14 +534,22 @@ impl WorkerLocal {
         if header.owner.set(owner).is_err() {
             unreachable!("a new coroutine has no owner yet");
         }
+        header.observed.set_stack(stack.top(), stack.size());
+        {
+            let mut inspect = self.remote.inspect.lock().unwrap();
+            if inspect.len() <= key {
+                inspect.resize(key + 1, LiveHeader::EMPTY);
+            }
+            inspect[key] = LiveHeader::new(&header);
+        }
         let coro = Coroutine::with_stack(stack, move |yielder: &CoYielder, ()| {
-            with_worker(|w| {
-                let task = w.expect("coroutine on a worker").current.get();
-                // SAFETY: the worker set `current` to this task right
-                // before resuming it; the task outlives its coroutine.
-                unsafe { (*task).yielder.set(yielder) };
-            });
-            body(Start::Run);
+            let task = with_worker(|w| w.expect("coroutine on a worker").current.get());
+            // SAFETY: the worker set `current` to this task right before
+            // resuming it, and the task outlives its coroutine (it is
+            // freed only after the coroutine returned).
+            let task = unsafe { &*task };
+            task.yielder.set(yielder);
+            body(Start::Run(&task.locals));
         });
         self.tasks.borrow_mut().fill(
             key,
@@ -466,6 +557,7 @@ impl WorkerLocal {
                 coro: UnsafeCell::new(coro),
                 header,
                 yielder: Cell::new(ptr::null()),
+                locals: LocalMap::default(),
             }),
         );
         self.run_task(key);
@@ -502,7 +594,8 @@ impl WorkerLocal {
                 // Observers may be reading the header through `running`
                 // under this lock; they saw null since `end_run`, but the
                 // lock orders their earlier read before the drop.
-                let _inspect = self.remote.inspect.lock().unwrap();
+                let mut inspect = self.remote.inspect.lock().unwrap();
+                inspect[key] = LiveHeader::EMPTY;
                 let task = self.tasks.borrow_mut().remove(key);
                 // The stack goes back to the pool when dropped.
                 drop(task.coro.into_inner().into_stack());

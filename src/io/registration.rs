@@ -84,10 +84,10 @@ impl Registration {
             if let Some(event) = self.io.ready(interest) {
                 return Ok(event);
             }
-            if let Some(deadline) = deadline {
-                if Instant::now() >= deadline {
-                    return Err(io::ErrorKind::TimedOut.into());
-                }
+            if let Some(deadline) = deadline
+                && Instant::now() >= deadline
+            {
+                return Err(io::ErrorKind::TimedOut.into());
             }
             if self.worker.io.is_closed() {
                 // Registered by a runtime that has shut down: no poller

@@ -90,7 +90,17 @@ pub(crate) fn is_cancelled() -> bool {
 /// `std::thread::park`. May return spuriously. Unwinds a cancelled
 /// coroutine.
 pub(crate) fn park() {
-    let token_waiting = worker::with_current_header(|h| h.map(|h| h.park.try_consume_token()));
+    // One look-up of the running coroutine: take a waiting token, or
+    // record the stack depth for dumps before suspending.
+    let token_waiting = worker::with_current_header(|h| {
+        h.map(|h| {
+            let token = h.park.try_consume_token();
+            if !token {
+                h.observed.record_sp();
+            }
+            token
+        })
+    });
     match token_waiting {
         None => thread::park(),
         Some(true) => check_cancelled(),

@@ -205,6 +205,13 @@ pub(crate) struct PoolStats {
     pub(crate) mapped_bytes: usize,
 }
 
+/// Returns the pages of every stack this thread keeps hot to the OS (the
+/// stacks stay reserved, cold, in the global pool). Called by a worker
+/// that has been idle for a while.
+pub(crate) fn trim() {
+    pool::trim_thread_cache();
+}
+
 /// Current pool counters, summed over all size classes.
 #[allow(dead_code)]
 pub(crate) fn stats() -> PoolStats {

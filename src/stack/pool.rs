@@ -238,6 +238,24 @@ pub(super) fn take(class: usize) -> io::Result<Slot> {
     Ok(slot)
 }
 
+/// Makes every stack cached hot by this thread cold (pages returned to
+/// the OS) and gives it to the global pool. An idle worker calls this, so
+/// memory a burst of coroutines used is returned once the burst is over.
+pub(super) fn trim_thread_cache() {
+    let _ = CACHE.try_with(|c| {
+        if let Ok(mut c) = c.try_borrow_mut() {
+            for class in 0..NUM_CLASSES {
+                if c.lists[class].is_empty() {
+                    continue;
+                }
+                let mut list = std::mem::take(&mut c.lists[class]);
+                c.publish(class);
+                give_global(class, &mut list);
+            }
+        }
+    });
+}
+
 /// Gives back a slot of `class` (its stack is no longer used).
 pub(super) fn give(class: usize, slot: Slot) {
     let cached = CACHE
