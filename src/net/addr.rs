@@ -23,7 +23,7 @@ use super::resolve::resolve;
 ///
 /// **Why weft has its own trait.** A host name has to be looked up with
 /// `getaddrinfo`, which blocks in libc. Inside a coroutine weft runs the
-/// lookup on a helper thread and parks only the coroutine, so the worker
+/// lookup on weft's blocking pool and parks only the coroutine, so the worker
 /// goes on running others; that needs a query it can send to another
 /// thread. std's trait gives no way to ask a generic `A: ToSocketAddrs` for
 /// one (and `A` may be neither `Send` nor `Sync`), so weft's impls make an
@@ -135,7 +135,7 @@ impl ToSocketAddrs for str {
             return Ok(vec![addr].into_iter());
         }
         // std parses "host:port" and reports a malformed string itself;
-        // the helper thread runs exactly that code.
+        // the pool thread runs exactly that code.
         resolve(self.to_owned())
     }
 }
