@@ -298,3 +298,29 @@ fn a_socket_outliving_its_registering_runtime_fails_instead_of_hanging() {
         assert_eq!(&b, b"y");
     });
 }
+
+#[test]
+fn a_coroutine_waiting_on_a_socket_shows_it_in_a_dump() {
+    use std::os::fd::AsRawFd;
+    with_timeout(20, || {
+        let rt = runtime(2);
+        let (mut client, server) = rt.block_on(pair);
+        let fd = server.as_raw_fd();
+        let reader = rt.spawn(move || {
+            let mut server = server;
+            let mut b = [0];
+            server.read_exact(&mut b).unwrap();
+        });
+        // Wait until the dump shows the reader parked on the socket.
+        let waiting = (0..200).any(|_| {
+            thread::sleep(Duration::from_millis(10));
+            weft::dump()
+                .coroutines()
+                .filter(|c| c.id == reader.id())
+                .any(|c| c.wait == Some(weft::WaitFor::Socket { fd, write: false }))
+        });
+        client.write_all(b"!").unwrap();
+        reader.join().unwrap();
+        assert!(waiting, "the dump never showed the socket wait");
+    });
+}

@@ -29,6 +29,7 @@ use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use crate::io::registration::{READ, Registration, WRITE};
+use crate::observe::WaitFor;
 
 /// What the wrapper needs from the std socket inside it: switching its
 /// blocking mode, and its kernel timeouts (for `from_std`/`into_std`).
@@ -263,6 +264,11 @@ impl<S: StdSocket> Evented<S> {
         if let Some(event) = stale {
             registration.clear_readiness(event, interest);
         }
+        // What `weft::dump()` shows for this coroutine while it waits.
+        let _waiting = crate::observe::waiting(WaitFor::Socket {
+            fd: self.socket.as_raw_fd(),
+            write: interest == WRITE,
+        });
         registration.wait(interest, deadline).map(drop)
     }
 
