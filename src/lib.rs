@@ -46,14 +46,17 @@
 
 #![warn(missing_docs)]
 
+mod blocking;
 mod coop;
 mod coroutine;
-#[allow(dead_code)] // the socket layer (weft::net) builds on it
+pub mod fs;
 mod io;
 mod join;
 mod local;
 mod loom;
+pub mod net;
 mod observe;
+pub mod os;
 mod panic_hook;
 mod park;
 mod runtime;
@@ -61,10 +64,12 @@ mod scheduler;
 mod spawn;
 mod stack;
 mod timer;
+mod watchdog;
 mod worker;
 
 use std::time::{Duration, Instant};
 
+pub use blocking::spawn_blocking;
 pub use coroutine::{Cancelled, Coroutine, CoroutineId};
 pub use join::JoinHandle;
 pub use local::CoroutineLocalKey;

@@ -7,6 +7,7 @@ use std::io;
 use std::panic::{self, Location};
 use std::sync::{Arc, OnceLock};
 use std::thread;
+use std::time::Duration;
 
 use crossbeam_deque::Worker as Deque;
 
@@ -16,6 +17,7 @@ use crate::observe::signal::DumpOnSignal;
 use crate::scheduler::{Shared, WorkerRemote};
 use crate::spawn::{Builder, submit};
 use crate::stack;
+use crate::watchdog::{self, Watchdog};
 use crate::worker;
 
 /// A weft runtime: worker threads that run coroutines, each with its own
@@ -42,6 +44,9 @@ pub struct Runtime {
     shared: Arc<Shared>,
     threads: Vec<thread::JoinHandle<()>>,
     dump_on_signal: Option<DumpOnSignal>,
+    /// Reports stalled workers; stopped after the workers exit, so a
+    /// coroutine that delays shutdown is reported too.
+    watchdog: Option<Watchdog>,
 }
 
 /// Configures and builds a [`Runtime`].
@@ -62,6 +67,8 @@ pub struct RuntimeBuilder {
     thread_name: String,
     name_panics: bool,
     dump_signal: Option<i32>,
+    /// `None`: not set, use `watchdog::default_threshold()`.
+    stall_threshold: Option<Option<Duration>>,
 }
 
 impl Default for RuntimeBuilder {
@@ -72,6 +79,7 @@ impl Default for RuntimeBuilder {
             thread_name: "weft-worker".into(),
             name_panics: true,
             dump_signal: None,
+            stall_threshold: None,
         }
     }
 }
@@ -147,6 +155,37 @@ impl RuntimeBuilder {
         self
     }
 
+    /// Reports coroutines that run longer than `threshold` without
+    /// parking, once per stall, on stderr: the coroutine's name and id,
+    /// its worker thread, how long, and what to use instead. `None` turns
+    /// the report off.
+    ///
+    /// A coroutine that does not park (it calls `std::thread::sleep`,
+    /// blocks in std I/O or a std lock, or computes for long) holds up
+    /// every other coroutine of its worker. A watchdog thread per runtime
+    /// samples the workers every `threshold / 4` to catch it.
+    ///
+    /// Default: the `WEFT_STALL_MS` environment variable (milliseconds,
+    /// `0` = off) if set; otherwise 100 ms in debug builds and off in
+    /// release builds.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let rt = weft::Runtime::builder()
+    ///     .stall_threshold(Some(Duration::from_millis(20)))
+    ///     .build()?;
+    /// rt.block_on(|| {
+    ///     // Prints "weft: coroutine <unnamed> (id ..) has run for 20 ms
+    ///     // without parking on worker thread 'weft-worker-..' ..."
+    ///     std::thread::sleep(Duration::from_millis(50));
+    /// });
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn stall_threshold(mut self, threshold: Option<Duration>) -> RuntimeBuilder {
+        self.stall_threshold = Some(threshold);
+        self
+    }
+
     /// Starts the worker threads.
     ///
     /// ```
@@ -173,31 +212,31 @@ impl RuntimeBuilder {
             self.stack_size,
             self.name_panics,
         ));
-        let mut threads = Vec::with_capacity(n);
-        for (index, (deque, reactor)) in deques.into_iter().zip(reactors).enumerate() {
-            let worker_shared = shared.clone();
-            let spawned = thread::Builder::new()
-                .name(format!("{}-{index}", self.thread_name))
-                .spawn(move || worker::run_worker(worker_shared, index, deque, reactor));
-            match spawned {
-                Ok(handle) => threads.push(handle),
-                Err(e) => {
-                    // Stop the workers already started before failing.
-                    drop(Runtime {
-                        shared,
-                        threads,
-                        dump_on_signal: None,
-                    });
-                    return Err(e);
-                }
-            }
-        }
-        crate::observe::dump::register(&shared);
         let mut runtime = Runtime {
             shared,
-            threads,
+            threads: Vec::with_capacity(n),
             dump_on_signal: None,
+            watchdog: None,
         };
+        let mut watched = Vec::with_capacity(n);
+        for (index, (deque, reactor)) in deques.into_iter().zip(reactors).enumerate() {
+            let worker_shared = runtime.shared.clone();
+            let name = format!("{}-{index}", self.thread_name);
+            watched.push((runtime.shared.remotes[index].clone(), name.clone()));
+            let handle = thread::Builder::new()
+                .name(name)
+                .spawn(move || worker::run_worker(worker_shared, index, deque, reactor))?;
+            // On an error above, dropping `runtime` stops the workers
+            // already started.
+            runtime.threads.push(handle);
+        }
+        crate::observe::dump::register(&runtime.shared);
+        let threshold = self
+            .stall_threshold
+            .unwrap_or_else(watchdog::default_threshold);
+        if let Some(threshold) = threshold {
+            runtime.watchdog = Some(Watchdog::start(watched, threshold)?);
+        }
         if let Some(signal) = self.dump_signal {
             runtime.dump_on_signal = Some(DumpOnSignal::start(signal)?);
         }
@@ -327,6 +366,9 @@ impl Runtime {
             let _ = handle.join();
         }
         self.shared.cancel_injected();
+        if let Some(watchdog) = self.watchdog.take() {
+            watchdog.stop();
+        }
     }
 }
 

@@ -17,7 +17,7 @@
 //! reused for another socket (no stale wakeup into a reused slot).
 
 use std::io;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -53,15 +53,25 @@ pub(crate) struct IoShared {
     /// Live registrations with this poller; while 0 a busy worker skips
     /// its periodic non-blocking `epoll_wait`.
     pub(crate) sources: AtomicUsize,
+    /// Set when the worker's poller is dropped (its runtime shut down):
+    /// nobody will ever dispatch this poller's events again.
+    closed: Arc<AtomicBool>,
 }
 
 impl IoShared {
-    pub(crate) fn new(registry: mio::Registry) -> IoShared {
+    pub(crate) fn new(registry: mio::Registry, closed: Arc<AtomicBool>) -> IoShared {
         IoShared {
             registry,
             release: Mutex::new(Vec::new()),
             sources: AtomicUsize::new(0),
+            closed,
         }
+    }
+
+    /// Whether the poller is gone: a wait on one of its registrations
+    /// would never be woken.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
     }
 
     /// Hands the poller's strong count of a deregistered source back, to be
@@ -76,6 +86,14 @@ impl IoShared {
 pub(crate) struct Reactor {
     poll: mio::Poll,
     events: mio::Events,
+    /// Shared with the worker's `IoShared`; set on drop.
+    closed: Arc<AtomicBool>,
+}
+
+impl Drop for Reactor {
+    fn drop(&mut self) {
+        self.closed.store(true, Ordering::Release);
+    }
 }
 
 impl Reactor {
@@ -84,13 +102,15 @@ impl Reactor {
         let poll = mio::Poll::new()?;
         let waker = mio::Waker::new(poll.registry(), WAKER_TOKEN)?;
         let registry = poll.registry().try_clone()?;
+        let closed = Arc::new(AtomicBool::new(false));
         Ok((
             Reactor {
                 poll,
                 events: mio::Events::with_capacity(1024),
+                closed: closed.clone(),
             },
             waker,
-            IoShared::new(registry),
+            IoShared::new(registry, closed),
         ))
     }
 
@@ -143,6 +163,9 @@ const TICK_SHIFT: usize = 8;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReadyEvent {
     tick: usize,
+    /// The readiness bits seen (shown by `Debug`; weft::net retries the
+    /// syscall rather than trusting them).
+    #[allow(dead_code)]
     pub(crate) ready: usize,
 }
 

@@ -89,6 +89,13 @@ impl Registration {
             {
                 return Err(io::ErrorKind::TimedOut.into());
             }
+            if self.worker.io.is_closed() {
+                // Registered by a runtime that has shut down: no poller
+                // will ever report this socket again. Fail, do not hang.
+                return Err(io::Error::other(
+                    "weft: the socket is registered with a runtime that has shut down",
+                ));
+            }
             if !self.io.add_waiter(interest, &header) {
                 continue;
             }

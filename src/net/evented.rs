@@ -1,0 +1,355 @@
+//! The one wrapper every weft socket is built on: a std socket kept in
+//! `O_NONBLOCK` mode, plus the wait-and-retry loop that turns its
+//! `WouldBlock` back into the blocking behaviour std promises.
+//!
+//! Every operation goes the same way ([`Evented::io`]):
+//!
+//! 1. spend one unit of the coroutine's cooperative budget (`coop`);
+//! 2. try the std call directly — when data is already there, that is the
+//!    only syscall;
+//! 3. on `WouldBlock`: if the *user* asked for non-blocking mode, return it
+//!    as std would; otherwise wait for readiness and go to 2. Inside a
+//!    coroutine the wait parks the coroutine on the socket's
+//!    [`Registration`] (made once, on the first wait, with the poller of the
+//!    worker running that coroutine); on a plain thread it blocks the thread
+//!    in `poll(2)`, which is what a blocking std socket does inside the
+//!    kernel.
+//!
+//! Read and write timeouts are tracked here, not with `SO_RCVTIMEO` (which
+//! a non-blocking descriptor ignores); a wait that reaches one returns
+//! `WouldBlock` (`EAGAIN`), the error std's timed-out calls give on Unix.
+//! The user's non-blocking flag and the timeouts live in a [`Settings`]
+//! shared by `try_clone` halves, because in std they are properties of the
+//! shared file description (`O_NONBLOCK`, `SO_RCVTIMEO`).
+
+use std::io;
+use std::os::fd::{AsFd, AsRawFd, RawFd};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use crate::io::registration::{READ, Registration, WRITE};
+use crate::observe::WaitFor;
+
+/// What the wrapper needs from the std socket inside it: switching its
+/// blocking mode, and its kernel timeouts (for `from_std`/`into_std`).
+pub(crate) trait StdSocket: AsRawFd + AsFd {
+    /// std's `set_nonblocking`.
+    fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()>;
+    /// The kernel's read and write timeouts (sockets without: none).
+    fn timeouts(&self) -> io::Result<[Option<Duration>; 2]> {
+        Ok([None, None])
+    }
+    /// Sets the kernel's read and write timeouts (sockets without: no-op).
+    fn set_timeouts(&self, _timeouts: [Option<Duration>; 2]) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Implements [`StdSocket`] for std socket types; `timeouts` for those with
+/// read/write timeouts.
+macro_rules! std_socket {
+    ($($ty:ty),* ; timeouts: $($tty:ty),*) => {
+        $(impl StdSocket for $ty {
+            fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+                <$ty>::set_nonblocking(self, nonblocking)
+            }
+        })*
+        $(impl StdSocket for $tty {
+            fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
+                <$tty>::set_nonblocking(self, nonblocking)
+            }
+            fn timeouts(&self) -> io::Result<[Option<Duration>; 2]> {
+                Ok([self.read_timeout()?, self.write_timeout()?])
+            }
+            fn set_timeouts(&self, [read, write]: [Option<Duration>; 2]) -> io::Result<()> {
+                self.set_read_timeout(read)?;
+                self.set_write_timeout(write)
+            }
+        })*
+    };
+}
+
+std_socket!(
+    std::net::TcpListener, std::os::unix::net::UnixListener;
+    timeouts: std::net::TcpStream, std::net::UdpSocket,
+        std::os::unix::net::UnixStream, std::os::unix::net::UnixDatagram
+);
+
+/// The settings std keeps in the file description, shared by every
+/// `try_clone` of one socket.
+#[derive(Default)]
+pub(crate) struct Settings {
+    /// The user called `set_nonblocking(true)`: return `WouldBlock`.
+    nonblocking: AtomicBool,
+    /// Read and write timeouts; read only when an operation must wait.
+    timeouts: Mutex<[Option<Duration>; 2]>,
+}
+
+/// A std socket in non-blocking mode with weft's waiting around it.
+pub(crate) struct Evented<S: StdSocket> {
+    /// Declared before `socket` so that it is dropped first, while the
+    /// descriptor is still open (see [`Registration`]).
+    registration: OnceLock<Registration>,
+    socket: S,
+    settings: Arc<Settings>,
+    /// Serialises the lazy creation of `registration`, so two coroutines
+    /// waiting for the first time at once do not both register the fd.
+    registering: Mutex<()>,
+}
+
+impl<S: StdSocket> Evented<S> {
+    /// Wraps a socket that std just created in blocking mode.
+    pub(crate) fn new(socket: S) -> io::Result<Evented<S>> {
+        socket.set_nonblocking(true)?;
+        Ok(Self::with_settings(socket, Arc::default()))
+    }
+
+    /// Wraps a socket that is already in non-blocking mode.
+    pub(crate) fn from_nonblocking(socket: S) -> Evented<S> {
+        Self::with_settings(socket, Arc::default())
+    }
+
+    /// Wraps a clone of a socket, sharing the original's settings.
+    pub(crate) fn new_clone(socket: S, settings: &Arc<Settings>) -> Evented<S> {
+        // The clone shares the file description, already non-blocking.
+        Self::with_settings(socket, settings.clone())
+    }
+
+    fn with_settings(socket: S, settings: Arc<Settings>) -> Evented<S> {
+        Evented {
+            registration: OnceLock::new(),
+            socket,
+            settings,
+            registering: Mutex::new(()),
+        }
+    }
+
+    /// Adopts a std socket in whatever mode it is: its non-blocking flag
+    /// and kernel timeouts become the user's settings.
+    pub(crate) fn from_std(socket: S) -> Evented<S> {
+        let nonblocking = fd_is_nonblocking(socket.as_raw_fd());
+        let timeouts = socket.timeouts().unwrap_or([None, None]);
+        // A socket's O_NONBLOCK can only fail to change if the descriptor
+        // is invalid, and then every later call fails with EBADF anyway.
+        let _ = socket.set_nonblocking(true);
+        let settings = Settings {
+            nonblocking: AtomicBool::new(nonblocking),
+            timeouts: Mutex::new(timeouts),
+        };
+        Self::with_settings(socket, Arc::new(settings))
+    }
+
+    /// Gives the std socket back as std would have it: deregistered,
+    /// blocking unless the user chose non-blocking, with the tracked
+    /// timeouts set in the kernel. The socket comes back even if restoring
+    /// a setting failed; the error says which.
+    pub(crate) fn into_std(self) -> (S, io::Result<()>) {
+        let Evented {
+            registration,
+            socket,
+            settings,
+            registering: _,
+        } = self;
+        drop(registration);
+        let nonblocking = settings.nonblocking.load(Ordering::Relaxed);
+        let timeouts = *settings.timeouts.lock().unwrap();
+        let restored = (|| {
+            if !nonblocking {
+                socket.set_nonblocking(false)?;
+            }
+            socket.set_timeouts(timeouts)
+        })();
+        (socket, restored)
+    }
+
+    /// The std socket (non-blocking: do not wait on it directly).
+    pub(crate) fn socket(&self) -> &S {
+        &self.socket
+    }
+
+    /// The settings to share with a `try_clone`.
+    pub(crate) fn settings(&self) -> &Arc<Settings> {
+        &self.settings
+    }
+
+    /// Records the user's blocking mode; the descriptor stays
+    /// non-blocking.
+    pub(crate) fn set_nonblocking(&self, nonblocking: bool) {
+        self.settings
+            .nonblocking
+            .store(nonblocking, Ordering::Relaxed);
+    }
+
+    /// Sets the read (`READ`) or write (`WRITE`) timeout; a zero duration
+    /// is refused with `InvalidInput`, as std does.
+    pub(crate) fn set_timeout(&self, interest: usize, dur: Option<Duration>) -> io::Result<()> {
+        if dur == Some(Duration::ZERO) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "cannot set a 0 duration timeout",
+            ));
+        }
+        self.settings.timeouts.lock().unwrap()[timeout_index(interest)] = dur;
+        Ok(())
+    }
+
+    /// The read (`READ`) or write (`WRITE`) timeout.
+    pub(crate) fn timeout(&self, interest: usize) -> Option<Duration> {
+        self.settings.timeouts.lock().unwrap()[timeout_index(interest)]
+    }
+
+    /// Runs `op` on the socket until it does not return `WouldBlock`,
+    /// waiting for `interest` (`READ` or `WRITE`) in between, up to the
+    /// matching timeout. A timeout gives `WouldBlock`, as in std.
+    pub(crate) fn io<R>(
+        &self,
+        interest: usize,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let timeout = || {
+            self.timeout(interest)
+                .and_then(|t| Instant::now().checked_add(t))
+        };
+        self.io_until(interest, timeout, op)
+    }
+
+    /// [`io`](Self::io) with the deadline given by `deadline`, which is
+    /// called only if the first attempt would block (most calls never need
+    /// the clock).
+    pub(crate) fn io_until<R>(
+        &self,
+        interest: usize,
+        deadline: impl FnOnce() -> Option<Instant>,
+        mut op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        crate::coop::proceed();
+        let mut deadline = Some(deadline);
+        let mut until = None;
+        loop {
+            // Snapshot readiness *before* the attempt, so that clearing it
+            // after a WouldBlock cannot erase an event that came meanwhile.
+            let ready = self.registration.get().and_then(|r| r.ready(interest));
+            let error = match op(&self.socket) {
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => e,
+                result => return result,
+            };
+            if self.settings.nonblocking.load(Ordering::Relaxed) {
+                return Err(error);
+            }
+            if let Some(deadline) = deadline.take() {
+                until = deadline();
+            }
+            match self.wait(interest, until, ready) {
+                Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(error),
+                Err(e) => return Err(e),
+                Ok(()) => {}
+            }
+        }
+    }
+
+    /// Waits until the socket may be ready for `interest`, or `deadline`
+    /// (`ErrorKind::TimedOut`). `stale` is the readiness an attempt just
+    /// found wrong. Parks a coroutine; blocks a plain thread.
+    pub(crate) fn wait(
+        &self,
+        interest: usize,
+        deadline: Option<Instant>,
+        stale: Option<crate::io::reactor::ReadyEvent>,
+    ) -> io::Result<()> {
+        if !crate::worker::in_coroutine() {
+            return poll_fd(self.socket.as_raw_fd(), interest, deadline);
+        }
+        let registration = self.registration()?;
+        if let Some(event) = stale {
+            registration.clear_readiness(event, interest);
+        }
+        // What `weft::dump()` shows for this coroutine while it waits.
+        let _waiting = crate::observe::waiting(WaitFor::Socket {
+            fd: self.socket.as_raw_fd(),
+            write: interest == WRITE,
+        });
+        registration.wait(interest, deadline).map(drop)
+    }
+
+    /// The socket's registration, made with the current worker's poller on
+    /// first use. Only called inside a coroutine.
+    fn registration(&self) -> io::Result<&Registration> {
+        if let Some(registration) = self.registration.get() {
+            return Ok(registration);
+        }
+        let _registering = self.registering.lock().unwrap();
+        if let Some(registration) = self.registration.get() {
+            return Ok(registration);
+        }
+        let registration = Registration::new(self.socket.as_raw_fd())?;
+        Ok(self.registration.get_or_init(|| registration))
+    }
+}
+
+fn timeout_index(interest: usize) -> usize {
+    match interest {
+        READ => 0,
+        WRITE => 1,
+        _ => unreachable!("a timeout is for reading or for writing"),
+    }
+}
+
+/// Whether the descriptor has `O_NONBLOCK` set.
+fn fd_is_nonblocking(fd: RawFd) -> bool {
+    // SAFETY: F_GETFL only reads the descriptor's flags; an invalid fd
+    // makes it return -1, which we treat as blocking.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    flags != -1 && flags & libc::O_NONBLOCK != 0
+}
+
+/// Blocks the calling thread until `fd` is ready for `interest` (or has
+/// an error or hang-up, which the retried call reports), or `deadline`
+/// passes (`ErrorKind::TimedOut`): what the kernel does inside a blocking
+/// call.
+pub(crate) fn poll_fd(fd: RawFd, interest: usize, deadline: Option<Instant>) -> io::Result<()> {
+    let events = if interest == READ {
+        libc::POLLIN
+    } else {
+        libc::POLLOUT
+    };
+    loop {
+        let timeout_ms = match deadline {
+            None => -1,
+            Some(deadline) => {
+                let left = deadline.saturating_duration_since(Instant::now());
+                if left.is_zero() {
+                    return Err(io::ErrorKind::TimedOut.into());
+                }
+                // Round up: a 0 ms poll would spin until the deadline.
+                let ms = left.as_nanos().div_ceil(1_000_000);
+                ms.min(libc::c_int::MAX as u128) as libc::c_int
+            }
+        };
+        let mut pollfd = libc::pollfd {
+            fd,
+            events,
+            revents: 0,
+        };
+        // SAFETY: `pollfd` is a valid, exclusively borrowed array of one
+        // element for the duration of the call.
+        let n = unsafe { libc::poll(&mut pollfd, 1, timeout_ms) };
+        match n {
+            -1 => {
+                let e = io::Error::last_os_error();
+                if e.kind() != io::ErrorKind::Interrupted {
+                    return Err(e);
+                }
+            }
+            0 => {} // the loop re-checks the deadline
+            _ => return Ok(()),
+        }
+    }
+}
+
+impl<S: StdSocket + std::fmt::Debug> std::fmt::Debug for Evented<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // std's own Debug (addresses and fd) under std's type name.
+        self.socket.fmt(f)
+    }
+}

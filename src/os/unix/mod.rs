@@ -1,0 +1,3 @@
+//! Unix-specific functionality, mirroring [`std::os::unix`].
+
+pub mod net;
