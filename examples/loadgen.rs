@@ -20,8 +20,9 @@
 //! request, it stops reading there instead of reading again until
 //! `WouldBlock` (epoll reports the next arrival as a new edge anyway).
 //!
-//! `--serve ADDR` turns it into the simplest possible server instead (one
-//! thread, mio, same modes): running the load generator against it shows
+//! `--serve ADDR` turns it into the simplest possible server instead (mio
+//! event loops on `WEFT_WORKERS` threads, else one per core, same modes):
+//! running the load generator against it shows
 //! how much load the generator can produce on this machine, which must be
 //! more than any server under test reaches, or the generator is the
 //! bottleneck.
@@ -40,7 +41,7 @@ use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
 use hdrhistogram::Histogram;
-use mio::net::{TcpListener, TcpStream};
+use mio::net::TcpStream;
 use mio::{Events, Interest, Poll, Token};
 
 const HTTP_REQUEST: &[u8] = b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n";
@@ -89,7 +90,11 @@ fn main() {
     };
     if let Some(addr) = value("--serve") {
         let addr = addr.parse().unwrap_or_else(|_| usage());
-        if let Err(e) = serve(addr, mode) {
+        let threads = std::env::var("WEFT_WORKERS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()));
+        if let Err(e) = serve(addr, mode, threads) {
             eprintln!("loadgen: serving failed: {e}");
             std::process::exit(1);
         }
@@ -592,9 +597,56 @@ impl Report {
     }
 }
 
-/// The reference server: one thread, mio, nothing but the protocol.
-fn serve(addr: SocketAddr, mode: Mode) -> io::Result<()> {
-    const LISTENER: Token = Token(usize::MAX);
+/// The reference server: nothing but the protocol on mio, with as many
+/// event-loop threads as the servers under test have workers. This
+/// thread accepts (blocking) and deals the connections out round-robin.
+fn serve(addr: SocketAddr, mode: Mode, threads: usize) -> io::Result<()> {
+    let listener = std::net::TcpListener::bind(addr)?;
+    println!(
+        "loadgen reference server ({mode:?}, {threads} threads) on {}",
+        listener.local_addr()?
+    );
+    let mut loops = Vec::new();
+    for _ in 0..threads.max(1) {
+        let poll = Poll::new()?;
+        let waker = std::sync::Arc::new(mio::Waker::new(poll.registry(), WAKER)?);
+        let (handoff, arrivals) = std::sync::mpsc::channel::<std::net::TcpStream>();
+        std::thread::spawn(move || {
+            if let Err(e) = event_loop(poll, arrivals, mode) {
+                eprintln!("loadgen server: event loop failed: {e}");
+                std::process::exit(1);
+            }
+        });
+        loops.push((handoff, waker));
+    }
+    for (n, stream) in listener.incoming().enumerate() {
+        match stream {
+            Ok(stream) => {
+                stream.set_nonblocking(true)?;
+                stream.set_nodelay(true)?;
+                let (handoff, waker) = &loops[n % loops.len()];
+                handoff
+                    .send(stream)
+                    .map_err(|_| io::Error::other("an event loop is gone"))?;
+                waker.wake()?;
+            }
+            Err(e) => {
+                eprintln!("loadgen server: accept failed: {e}; retrying in 100 ms");
+                std::thread::sleep(Duration::from_millis(100));
+            }
+        }
+    }
+    Ok(())
+}
+
+const WAKER: Token = Token(usize::MAX);
+
+/// One reference-server thread: serves the connections handed to it.
+fn event_loop(
+    mut poll: Poll,
+    arrivals: std::sync::mpsc::Receiver<std::net::TcpStream>,
+    mode: Mode,
+) -> io::Result<()> {
     struct Peer {
         stream: TcpStream,
         /// Bytes still to send back (echo data or responses).
@@ -602,14 +654,6 @@ fn serve(addr: SocketAddr, mode: Mode) -> io::Result<()> {
         /// Http: request bytes not parsed yet.
         inbuf: Vec<u8>,
     }
-    let mut listener = TcpListener::bind(addr)?;
-    println!(
-        "loadgen reference server ({mode:?}) on {}",
-        listener.local_addr()?
-    );
-    let mut poll = Poll::new()?;
-    poll.registry()
-        .register(&mut listener, LISTENER, Interest::READABLE)?;
     let mut peers: Vec<Option<Peer>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
     let mut events = Events::with_capacity(1024);
@@ -621,32 +665,23 @@ fn serve(addr: SocketAddr, mode: Mode) -> io::Result<()> {
             Err(e) => return Err(e),
         }
         for event in events.iter() {
-            if event.token() == LISTENER {
-                loop {
-                    match listener.accept() {
-                        Ok((mut stream, _)) => {
-                            stream.set_nodelay(true)?;
-                            let slot = free.pop().unwrap_or_else(|| {
-                                peers.push(None);
-                                peers.len() - 1
-                            });
-                            poll.registry().register(
-                                &mut stream,
-                                Token(slot),
-                                Interest::READABLE | Interest::WRITABLE,
-                            )?;
-                            peers[slot] = Some(Peer {
-                                stream,
-                                out: Vec::new(),
-                                inbuf: Vec::new(),
-                            });
-                        }
-                        Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                        Err(e) => {
-                            eprintln!("loadgen server: accept failed: {e}");
-                            break;
-                        }
-                    }
+            if event.token() == WAKER {
+                for stream in arrivals.try_iter() {
+                    let mut stream = TcpStream::from_std(stream);
+                    let slot = free.pop().unwrap_or_else(|| {
+                        peers.push(None);
+                        peers.len() - 1
+                    });
+                    poll.registry().register(
+                        &mut stream,
+                        Token(slot),
+                        Interest::READABLE | Interest::WRITABLE,
+                    )?;
+                    peers[slot] = Some(Peer {
+                        stream,
+                        out: Vec::new(),
+                        inbuf: Vec::new(),
+                    });
                 }
                 continue;
             }

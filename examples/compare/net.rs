@@ -1,0 +1,260 @@
+//! The network workloads: each server runs in its own process (one at a
+//! time, killed before the next starts, so the 20,000 open-file limit is
+//! never shared) and `examples/loadgen.rs` drives it from another.
+//!
+//! The load generator also runs against its own bare mio server (as many
+//! event-loop threads as the peers have workers);
+//! that row is the *ceiling*, the most this client can drive on this
+//! machine. A server that reaches it is measured against the client and
+//! the loopback device, not against its peers.
+
+use std::process::Command;
+use std::time::Duration;
+
+use super::child::{self, Server};
+use super::table::{Better, Goal, Row, Table};
+
+struct NetWorkload {
+    id: &'static str,
+    title: &'static str,
+    short: &'static str,
+    http: bool,
+    conns: usize,
+    size: usize,
+    goal: Goal,
+}
+
+const WORKLOADS: [NetWorkload; 5] = [
+    NetWorkload {
+        id: "tcp_round_trip",
+        short: "tcp round trip",
+        title: "TCP round trip, one connection",
+        http: false,
+        conns: 1,
+        size: 64,
+        goal: Goal::NearBest,
+    },
+    NetWorkload {
+        id: "echo_100",
+        short: "echo, 100 conns",
+        title: "TCP echo, 100 connections",
+        http: false,
+        conns: 100,
+        size: 1024,
+        goal: Goal::NearBest,
+    },
+    NetWorkload {
+        id: "echo_1000",
+        short: "echo, 1,000 conns",
+        title: "TCP echo, 1,000 connections",
+        http: false,
+        conns: 1000,
+        size: 1024,
+        goal: Goal::AheadOfTokio,
+    },
+    NetWorkload {
+        id: "echo_5000",
+        short: "echo, 5,000 conns",
+        title: "TCP echo, 5,000 connections",
+        http: false,
+        conns: 5000,
+        size: 1024,
+        goal: Goal::AheadOfTokio,
+    },
+    NetWorkload {
+        id: "http_hello",
+        short: "http hello",
+        title: "HTTP hello, keep-alive, 256 connections",
+        http: true,
+        conns: 256,
+        size: 0,
+        goal: Goal::NearBest,
+    },
+];
+
+/// Each peer's echo and HTTP servers: example binary and its arguments
+/// before the address.
+pub const SERVERS: [(&str, (&str, &[&str]), (&str, &[&str])); 5] = [
+    ("weft", ("echo", &["--serve"]), ("http_hello", &[])),
+    ("tokio", ("peer_echo_tokio", &[]), ("http_hello_tokio", &[])),
+    ("smol", ("peer_echo_smol", &[]), ("peer_http_smol", &[])),
+    ("may", ("peer_echo_may", &[]), ("peer_http_may", &[])),
+    (
+        "threads",
+        ("peer_echo_threads", &[]),
+        ("peer_http_threads", &[]),
+    ),
+];
+
+/// Starts `bin` with `args` and the address `127.0.0.1:0`, `workers`
+/// worker threads.
+pub fn start(bin: &str, args: &[&str], workers: usize) -> Result<Server, String> {
+    let path = child::example(bin).ok_or_else(|| {
+        format!("`examples/{bin}.rs` is not built (cargo build --release --examples)")
+    })?;
+    let mut cmd = Command::new(path);
+    cmd.args(args)
+        .arg("127.0.0.1:0")
+        .env("WEFT_WORKERS", workers.to_string());
+    Server::start(&mut cmd)
+}
+
+/// Runs every network workload against every server.
+pub fn run(workers: usize, secs: f64) -> Vec<Table> {
+    WORKLOADS
+        .iter()
+        .map(|w| {
+            let mut rows = Vec::new();
+            for (peer, echo, http) in SERVERS {
+                let (bin, args) = if w.http { http } else { echo };
+                eprint!("  {} on {peer} ... ", w.id);
+                let row = measure(peer, start(bin, args, workers), w, secs);
+                report(&row);
+                rows.push(row);
+            }
+            eprint!("  {} on the load generator's own server ... ", w.id);
+            let mode: &[&str] = if w.http {
+                &["--serve", "--mode", "http"]
+            } else {
+                &["--serve"]
+            };
+            // `--serve ADDR`: the address must follow the flag.
+            let ceiling = match child::example("loadgen") {
+                Some(path) => {
+                    let mut cmd = Command::new(path);
+                    cmd.arg(mode[0])
+                        .arg("127.0.0.1:0")
+                        .args(&mode[1..])
+                        .env("WEFT_WORKERS", workers.to_string());
+                    measure("ceiling", Server::start(&mut cmd), w, secs)
+                }
+                None => Row::failed("ceiling", "loadgen is not built"),
+            };
+            report(&ceiling);
+            let mut table = Table {
+                id: w.id.to_string(),
+                title: w.title.to_string(),
+                short: w.short.to_string(),
+                what: what(w),
+                unit: "requests per second".into(),
+                better: Better::Higher,
+                goal: w.goal,
+                columns: [
+                    "MiB/s",
+                    "p50 µs",
+                    "p99 µs",
+                    "p999 µs",
+                    "server CPU µs/request",
+                    "client CPU",
+                ]
+                .map(String::from)
+                .to_vec(),
+                rows,
+                ceiling: Some(ceiling),
+                remarks: Vec::new(),
+            };
+            remark_on_ceiling(&mut table);
+            table
+        })
+        .collect()
+}
+
+fn report(row: &Row) {
+    match row.figure {
+        Some(f) => eprintln!("{f:.0} requests/s"),
+        None => eprintln!("failed: {}", row.note),
+    }
+}
+
+fn what(w: &NetWorkload) -> String {
+    if w.http {
+        format!(
+            "{} keep-alive connections, one `GET /` in flight on each; every response is \
+             checked to be a 200 with body `Hello, World!`.",
+            w.conns
+        )
+    } else {
+        format!(
+            "{} connection{}, one {}-byte message in flight on each, echoed back and checked \
+             byte for byte.",
+            w.conns,
+            if w.conns == 1 { "" } else { "s" },
+            w.size
+        )
+    }
+}
+
+fn measure(peer: &str, server: Result<Server, String>, w: &NetWorkload, secs: f64) -> Row {
+    let mut server = match server {
+        Ok(s) => s,
+        Err(e) => return Row::failed(peer, e),
+    };
+    let Some(loadgen) = child::example("loadgen") else {
+        return Row::failed(peer, "loadgen is not built");
+    };
+    let mut cmd = Command::new(loadgen);
+    cmd.arg(&server.addr)
+        .args(["--mode", if w.http { "http" } else { "echo" }])
+        .args(["--conns", &w.conns.to_string()])
+        .args(["--secs", &secs.to_string()])
+        .args(["--warmup", "1"])
+        .args(["--watch-pid", &server.pid().to_string()]);
+    if !w.http {
+        cmd.args(["--size", &w.size.to_string()]);
+    }
+    let result = child::run(&mut cmd, Duration::from_secs_f64(secs + 120.0));
+    let died = !server.alive();
+    drop(server);
+    let out = match result {
+        Ok(out) => out,
+        Err(e) if died => {
+            return Row::failed(peer, format!("the server died; load generator: {e}"));
+        }
+        Err(e) => return Row::failed(peer, format!("load generator: {e}")),
+    };
+    let Some(line) = out.json_line() else {
+        return Row::failed(peer, "the load generator printed no result");
+    };
+    let num = |k| child::json_number(line, k);
+    let rps = num("rps").unwrap_or(0.0);
+    let per_request = num("server_cpu").map_or("–".to_string(), |cpu| {
+        format!("{:.2}", cpu / rps.max(1e-9) * 1e6)
+    });
+    Row::ok(
+        peer,
+        rps,
+        num("cv").unwrap_or(0.0),
+        vec![
+            format!("{:.1}", num("mib_s").unwrap_or(0.0)),
+            format!("{:.1}", num("p50_us").unwrap_or(0.0)),
+            format!("{:.1}", num("p99_us").unwrap_or(0.0)),
+            format!("{:.1}", num("p999_us").unwrap_or(0.0)),
+            per_request,
+            format!("{:.0}%", num("client_cpu").unwrap_or(0.0) * 100.0),
+        ],
+    )
+}
+
+/// Notes when the best server gets close to what the client can drive.
+fn remark_on_ceiling(table: &mut Table) {
+    let Some(ceiling) = table.ceiling.as_ref().and_then(|c| c.figure) else {
+        return;
+    };
+    let Some((best, figure)) = table.best() else {
+        return;
+    };
+    let best = best.to_string();
+    if figure >= ceiling * 0.9 {
+        table.remarks.push(format!(
+            "The best server ({best}, {figure:.0}/s) is within 10% of what the load generator \
+             drives against its own bare mio server ({ceiling:.0}/s): this row is bound by \
+             the client and the loopback device, not by the servers."
+        ));
+    } else {
+        table.remarks.push(format!(
+            "The load generator drives {ceiling:.0}/s against its own bare mio server, \
+             {:.2}× the best server here ({best}): the client is not the bottleneck.",
+            ceiling / figure
+        ));
+    }
+}
