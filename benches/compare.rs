@@ -32,6 +32,10 @@ fn group(c: &mut Criterion, workload: Workload) {
     g.warm_up_time(Duration::from_secs(1));
     g.measurement_time(Duration::from_secs(4));
     for peer in Peer::ALL {
+        if let Some(why) = workloads::cannot_run(peer, workload) {
+            eprintln!("{}/{}: skipped: {why}", workload.name(), peer.name());
+            continue;
+        }
         // One runtime per peer, dropped before the next one starts (may's
         // scheduler is process-wide and stays, idle).
         let harness = Harness::new(peer, workloads::workers());

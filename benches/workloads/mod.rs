@@ -153,6 +153,30 @@ impl Workload {
     }
 }
 
+/// Why `peer` cannot run `workload` on this machine, if it cannot: may
+/// and threads give every live task a stack mapping plus a guard-page
+/// mapping, so the 100,000 live tasks of `spawn_join` need more mappings
+/// than a stock `vm.max_map_count` (65,530) allows, and the process dies.
+/// (weft carves its stacks from a few large slabs.) The criterion bench
+/// skips these pairs; the report runner runs them in a child process and
+/// reports the failure.
+pub fn cannot_run(peer: Peer, workload: Workload) -> Option<String> {
+    let max_map_count: u64 = std::fs::read_to_string("/proc/sys/vm/max_map_count")
+        .ok()?
+        .trim()
+        .parse()
+        .ok()?;
+    let stacked = matches!(peer, Peer::May | Peer::Threads);
+    (stacked && workload == Workload::SpawnJoin && max_map_count < 2 * SPAWNS).then(|| {
+        format!(
+            "{} live {} stacks need about {} memory mappings; vm.max_map_count is {max_map_count}",
+            SPAWNS,
+            peer.name(),
+            2 * SPAWNS
+        )
+    })
+}
+
 /// smol's multi-threaded set-up: one `Executor` run by `n` threads until
 /// the pool is dropped.
 pub struct SmolPool {

@@ -72,28 +72,60 @@ const WORKLOADS: [NetWorkload; 5] = [
     },
 ];
 
-/// Each peer's echo and HTTP servers: example binary and its arguments
-/// before the address.
-pub const SERVERS: [(&str, (&str, &[&str]), (&str, &[&str])); 5] = [
-    ("weft", ("echo", &["--serve"]), ("http_hello", &[])),
-    ("tokio", ("peer_echo_tokio", &[]), ("http_hello_tokio", &[])),
-    ("smol", ("peer_echo_smol", &[]), ("peer_http_smol", &[])),
-    ("may", ("peer_echo_may", &[]), ("peer_http_may", &[])),
-    (
+/// A server binary (an example) and its arguments before the address.
+pub struct Program {
+    pub bin: &'static str,
+    pub args: &'static [&'static str],
+}
+
+/// One peer's echo and HTTP servers.
+pub struct ServerSpec {
+    pub peer: &'static str,
+    pub echo: Program,
+    pub http: Program,
+}
+
+const fn spec(peer: &'static str, echo: Program, http: Program) -> ServerSpec {
+    ServerSpec { peer, echo, http }
+}
+
+const fn program(bin: &'static str, args: &'static [&'static str]) -> Program {
+    Program { bin, args }
+}
+
+pub const SERVERS: [ServerSpec; 5] = [
+    spec("weft", program("echo", &["--serve"]), program("http_hello", &[])),
+    spec(
+        "tokio",
+        program("peer_echo_tokio", &[]),
+        program("http_hello_tokio", &[]),
+    ),
+    spec(
+        "smol",
+        program("peer_echo_smol", &[]),
+        program("peer_http_smol", &[]),
+    ),
+    spec(
+        "may",
+        program("peer_echo_may", &[]),
+        program("peer_http_may", &[]),
+    ),
+    spec(
         "threads",
-        ("peer_echo_threads", &[]),
-        ("peer_http_threads", &[]),
+        program("peer_echo_threads", &[]),
+        program("peer_http_threads", &[]),
     ),
 ];
 
-/// Starts `bin` with `args` and the address `127.0.0.1:0`, `workers`
-/// worker threads.
-pub fn start(bin: &str, args: &[&str], workers: usize) -> Result<Server, String> {
+/// Starts `program` on the address `127.0.0.1:0` with `workers` worker
+/// threads.
+pub fn start(program: &Program, workers: usize) -> Result<Server, String> {
+    let bin = program.bin;
     let path = child::example(bin).ok_or_else(|| {
         format!("`examples/{bin}.rs` is not built (cargo build --release --examples)")
     })?;
     let mut cmd = Command::new(path);
-    cmd.args(args)
+    cmd.args(program.args)
         .arg("127.0.0.1:0")
         .env("WEFT_WORKERS", workers.to_string());
     Server::start(&mut cmd)
@@ -105,10 +137,10 @@ pub fn run(workers: usize, secs: f64) -> Vec<Table> {
         .iter()
         .map(|w| {
             let mut rows = Vec::new();
-            for (peer, echo, http) in SERVERS {
-                let (bin, args) = if w.http { http } else { echo };
-                eprint!("  {} on {peer} ... ", w.id);
-                let row = measure(peer, start(bin, args, workers), w, secs);
+            for server in &SERVERS {
+                let program = if w.http { &server.http } else { &server.echo };
+                eprint!("  {} on {} ... ", w.id, server.peer);
+                let row = measure(server.peer, start(program, workers), w, secs);
                 report(&row);
                 rows.push(row);
             }

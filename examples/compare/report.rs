@@ -331,6 +331,7 @@ fn write_table(md: &mut String, charts: &Path, t: &Table) -> Result<(), String> 
         .and_then(|r| r.figure)
         && let Some((best, figure)) = t.best()
         && best != "weft"
+        && t.goal == Goal::AheadOfTokio
     {
         let _ = writeln!(
             md,

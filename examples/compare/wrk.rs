@@ -53,12 +53,18 @@ fn have_wrk() -> bool {
 pub fn run(workers: usize, secs: f64) -> Table {
     let rows = SERVERS
         .iter()
-        .map(|(peer, _, (bin, args))| {
+        .map(|server| {
+            let peer = server.peer;
             eprint!("  wrk on {peer} ... ");
-            let row = match start(bin, args, workers) {
+            let row = match start(&server.http, workers) {
                 Err(e) => Row::failed(peer, e),
                 Ok(server) => {
                     let url = format!("http://{}/", server.addr);
+                    // A 1 s warm-up, as the load generator does.
+                    let _ = child::run(
+                        Command::new("wrk").args(["-t1", &format!("-c{CONNS}"), "-d1s", &url]),
+                        Duration::from_secs(30),
+                    );
                     let mut cmd = Command::new("wrk");
                     cmd.args(["-t1", &format!("-c{CONNS}")])
                         .arg(format!("-d{}s", secs.ceil() as u64))
