@@ -57,6 +57,7 @@ mod runtime;
 mod scheduler;
 mod spawn;
 mod stack;
+pub mod sync;
 mod timer;
 mod worker;
 
