@@ -27,7 +27,7 @@ use crate::coop;
 ///     let lock = lock.clone();
 ///     weft::spawn(move || *lock.read().unwrap())
 /// };
-/// assert!(*reader.join().unwrap() >= 5);
+/// assert!(reader.join().unwrap() >= 5);
 /// *lock.write().unwrap() += 1;
 /// assert_eq!(*lock.read().unwrap(), 6);
 /// ```

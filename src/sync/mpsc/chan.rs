@@ -361,9 +361,12 @@ struct AckOp<'a, T, P: Parker> {
 }
 
 impl<T, P: Parker> AckOp<'_, T, P> {
-    /// Takes our message back out of the slot.
+    /// Takes our message back out of the slot. It is the last one
+    /// pushed (the slot holds one message), so un-counting it keeps the
+    /// tickets of later messages in step with `received`.
     fn retract(&self, state: &mut State<T, P>) -> T {
         debug_assert_eq!(state.sent, self.ticket + 1);
+        state.sent -= 1;
         state.owner_waiting = false;
         state.queue.pop_front().expect("an untaken message is in the slot")
     }
