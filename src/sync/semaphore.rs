@@ -251,7 +251,7 @@ impl Semaphore {
         let deadline = Instant::now().checked_add(timeout);
         self.core
             .acquire(1, deadline)
-            .then_some(SemaphorePermit { sem: self, n: 1 })
+            .then(|| SemaphorePermit { sem: self, n: 1 })
     }
 
     /// Takes a permit if one is free and nobody waits; never yields.
@@ -276,7 +276,7 @@ impl Semaphore {
     pub fn try_acquire_many(&self, n: usize) -> Option<SemaphorePermit<'_>> {
         self.core
             .try_acquire(n)
-            .then_some(SemaphorePermit { sem: self, n })
+            .then(|| SemaphorePermit { sem: self, n })
     }
 
     /// How many permits are free now (some may be set aside for the
