@@ -52,6 +52,16 @@ pub(crate) trait Parker: 'static {
     /// Parks until unparked or `deadline`; `true` once the deadline has
     /// passed. May return spuriously.
     fn park_until(deadline: Option<Instant>) -> bool;
+
+    /// Whether the waiter must leave its wait now, unfinished, as a
+    /// cancelled coroutine does. weft's own parker never says so: a
+    /// cancel *unwinds* out of [`park`](park::park) and leaves through
+    /// the very same drop guard. The loom model cannot unwind across its
+    /// thread switches, so its parker reports a cancel here instead.
+    #[inline]
+    fn abandoned() -> bool {
+        false
+    }
 }
 
 /// weft's own parking: coroutines park, threads block.
@@ -421,6 +431,11 @@ pub(crate) fn wait<W: WaitFor>(w: &W, deadline: Option<Instant>) -> Option<W::Ou
         }
         wakes.flush();
         timed_out = W::Parker::park_until(deadline);
+        if W::Parker::abandoned() {
+            // What an unwind out of the park would do.
+            drop(reg);
+            return None;
+        }
     }
 }
 

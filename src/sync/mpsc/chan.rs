@@ -50,7 +50,8 @@ pub(crate) struct State<T, P: Parker> {
     received: u64,
     /// Rendezvous: the message in the slot belongs to a sender blocked
     /// until it is taken (the receiver's drop must leave it to that
-    /// sender).
+    /// sender). Set by that sender's push, cleared when the message is
+    /// taken or taken back, so it never outlives the message.
     owner_waiting: bool,
     recv_waiters: WaitList<P>,
     send_waiters: WaitList<P>,
@@ -160,6 +161,9 @@ impl<T, P: Parker> Chan<T, P> {
         if self.cap.is_some() {
             state.send_waiters.wake_front(NOTIFIED, wakes);
             if self.cap == Some(0) {
+                // The slot's message is delivered: its sender owns
+                // nothing in the queue any more.
+                state.owner_waiting = false;
                 state.ack_waiters.wake_all(NOTIFIED, wakes);
             }
         }
@@ -167,25 +171,30 @@ impl<T, P: Parker> Chan<T, P> {
     }
 
     /// Queues `msg`, waiting for room (and on a rendezvous channel for it
-    /// to be taken). `Err` gives it back if the receiver is gone.
-    pub(crate) fn send(&self, msg: T) -> Result<(), SendError<T>> {
+    /// to be taken). `Err` gives it back if the receiver is gone. `None`
+    /// if the wait was abandoned (only in the loom model; a weft
+    /// coroutine unwinds instead).
+    pub(crate) fn send(&self, msg: T) -> Option<Result<(), SendError<T>>> {
         if self.cap.is_none() {
-            return self.send_unbounded(msg);
+            return Some(self.send_unbounded(msg));
         }
         let op = SendOp {
             chan: self,
             msg: Cell::new(Some(msg)),
         };
-        let ticket = wait(&op, None).expect("a wait without deadline finishes")?;
+        let ticket = match wait(&op, None)? {
+            Ok(ticket) => ticket,
+            Err(e) => return Some(Err(e)),
+        };
         if self.cap != Some(0) {
-            return Ok(());
+            return Some(Ok(()));
         }
         let ack = AckOp {
             chan: self,
             ticket,
             retracted: Cell::new(None),
         };
-        wait(&ack, None).expect("a wait without deadline finishes")
+        wait(&ack, None)
     }
 
     fn send_unbounded(&self, msg: T) -> Result<(), SendError<T>> {
@@ -395,7 +404,6 @@ impl<T, P: Parker> WaitFor for AckOp<'_, T, P> {
         _wakes: &mut Wakes<P>,
     ) -> Option<Result<(), SendError<T>>> {
         if state.received > self.ticket {
-            state.owner_waiting = false;
             Some(Ok(()))
         } else if !state.receiver {
             Some(Err(SendError(self.retract(state))))
@@ -406,8 +414,8 @@ impl<T, P: Parker> WaitFor for AckOp<'_, T, P> {
 
     fn abandon(&self, state: &mut State<T, P>, _: Left<()>, wakes: &mut Wakes<P>) {
         if state.received > self.ticket {
-            // Delivered before we left.
-            state.owner_waiting = false;
+            // Delivered before we left; `owner_waiting` may already be
+            // another sender's.
         } else {
             // Never delivered: take it back and free the slot.
             self.retracted.set(Some(self.retract(state)));

@@ -99,7 +99,7 @@ impl<T> Sender<T> {
     /// ```
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
         coop::proceed();
-        self.chan.send(t)
+        self.chan.send(t).expect("a wait without deadline finishes")
     }
 }
 
@@ -158,7 +158,7 @@ impl<T> SyncSender<T> {
     /// ```
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
         coop::proceed();
-        self.chan.send(t)
+        self.chan.send(t).expect("a wait without deadline finishes")
     }
 
     /// Sends `t` if that needs no wait: [`TrySendError::Full`] if the
