@@ -73,7 +73,10 @@ fn a_cancelled_participant_withdraws_its_arrival() {
                 p.store(true, Ordering::SeqCst);
             });
             weft::sleep(Duration::from_millis(10));
-            assert!(!passed.load(Ordering::SeqCst), "opened with one participant");
+            assert!(
+                !passed.load(Ordering::SeqCst),
+                "opened with one participant"
+            );
             barrier.wait();
             other.join().unwrap();
             assert!(passed.load(Ordering::SeqCst));

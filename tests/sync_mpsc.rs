@@ -10,9 +10,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use common::{runtime, with_timeout};
-use weft::sync::mpsc::{
-    self, RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError,
-};
+use weft::sync::mpsc::{self, RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
 /// Where a test role runs.
 #[derive(Clone, Copy, Debug)]
@@ -67,7 +65,11 @@ fn unbounded_channel_delivers_in_order_in_every_setting() {
             let consumer = start(rx_side, move || rx.iter().collect::<Vec<_>>());
             producer();
             let got = consumer();
-            assert_eq!(got, (0..10_000).collect::<Vec<_>>(), "{tx_side:?} -> {rx_side:?}");
+            assert_eq!(
+                got,
+                (0..10_000).collect::<Vec<_>>(),
+                "{tx_side:?} -> {rx_side:?}"
+            );
         }
     });
 }
@@ -79,7 +81,11 @@ fn many_producers_of_both_kinds_lose_nothing() {
         let producers: Vec<_> = (0..8)
             .map(|p| {
                 let tx = tx.clone();
-                let side = if p % 2 == 0 { Side::Coroutine } else { Side::Thread };
+                let side = if p % 2 == 0 {
+                    Side::Coroutine
+                } else {
+                    Side::Thread
+                };
                 start(side, move || {
                     for i in 0..1000u32 {
                         tx.send((p, i)).unwrap();
@@ -218,7 +224,12 @@ fn receiver_drains_then_sees_disconnection_in_every_setting() {
             });
             assert_eq!(
                 consumer(),
-                (Ok(1), Ok(2), Err(RecvError), Err(TryRecvError::Disconnected))
+                (
+                    Ok(1),
+                    Ok(2),
+                    Err(RecvError),
+                    Err(TryRecvError::Disconnected)
+                )
             );
         }
     });
@@ -383,7 +394,10 @@ fn cancelling_a_receiver_loses_no_queued_message() {
             let parked = Arc::new(AtomicBool::new(false));
             let p = parked.clone();
             let h = weft::spawn(move || {
-                struct GiveBack(Option<mpsc::Receiver<u32>>, mpsc::Sender<mpsc::Receiver<u32>>);
+                struct GiveBack(
+                    Option<mpsc::Receiver<u32>>,
+                    mpsc::Sender<mpsc::Receiver<u32>>,
+                );
                 impl Drop for GiveBack {
                     fn drop(&mut self) {
                         let _ = self.1.send(self.0.take().unwrap());

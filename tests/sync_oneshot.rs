@@ -24,7 +24,11 @@ fn the_value_arrives_in_every_setting() {
                 tx.send(String::from("v"))
             });
             assert_eq!(sender.join(), Ok(()));
-            assert_eq!(receiver.join(), Ok(String::from("v")), "{tx_side:?} -> {rx_side:?}");
+            assert_eq!(
+                receiver.join(),
+                Ok(String::from("v")),
+                "{tx_side:?} -> {rx_side:?}"
+            );
         }
     });
 }

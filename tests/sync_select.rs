@@ -166,7 +166,10 @@ fn a_cancelled_select_leaves_every_channel_clean() {
             let p = parked.clone();
             let (back_tx, back_rx) = mpsc::channel();
             let h = weft::spawn(move || {
-                struct GiveBack(Option<(mpsc::Receiver<u8>, mpsc::Receiver<u8>)>, mpsc::Sender<(mpsc::Receiver<u8>, mpsc::Receiver<u8>)>);
+                struct GiveBack(
+                    Option<(mpsc::Receiver<u8>, mpsc::Receiver<u8>)>,
+                    mpsc::Sender<(mpsc::Receiver<u8>, mpsc::Receiver<u8>)>,
+                );
                 impl Drop for GiveBack {
                     fn drop(&mut self) {
                         let _ = self.1.send(self.0.take().unwrap());

@@ -59,7 +59,10 @@ fn a_permit_released_on_one_side_wakes_a_waiter_on_the_other() {
                 let _p = s.acquire();
                 start.elapsed()
             });
-            assert!(wait.join() >= Duration::from_millis(5), "{holder:?}/{waiter:?}");
+            assert!(
+                wait.join() >= Duration::from_millis(5),
+                "{holder:?}/{waiter:?}"
+            );
             hold.join();
             assert_eq!(sem.available_permits(), 1);
         }
@@ -119,7 +122,11 @@ fn acquire_timeout_gives_up_in_both_settings() {
             assert!(!got && took >= Duration::from_millis(20), "{side:?}");
             sem.add_permits(1);
             assert!(sem.acquire_timeout(Duration::from_millis(20)).is_some());
-            assert_eq!(sem.available_permits(), 1, "the timed-out waiter took nothing");
+            assert_eq!(
+                sem.available_permits(),
+                1,
+                "the timed-out waiter took nothing"
+            );
         }
     });
 }

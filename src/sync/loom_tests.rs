@@ -15,8 +15,8 @@ use std::cell::RefCell;
 use std::sync::mpsc::{RecvError, SendError, TryRecvError};
 use std::time::Instant;
 
-use loom::sync::{Arc, Condvar, Mutex};
 use loom::sync::atomic::{AtomicBool, Ordering};
+use loom::sync::{Arc, Condvar, Mutex};
 use loom::thread;
 
 use super::mpsc::chan::Chan;

@@ -65,8 +65,8 @@ pub use semaphore::{Semaphore, SemaphorePermit};
 pub use waitgroup::WaitGroup;
 
 pub use std::sync::{
-    Arc, LazyLock, LockResult, Once, OnceLock, OnceState, PoisonError, TryLockError,
-    TryLockResult, Weak, atomic,
+    Arc, LazyLock, LockResult, Once, OnceLock, OnceState, PoisonError, TryLockError, TryLockResult,
+    Weak, atomic,
 };
 
 #[cfg(all(test, loom))]

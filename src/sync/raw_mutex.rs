@@ -167,8 +167,7 @@ impl WaitFor for LockOp<'_> {
                 // We are about to queue (in this same critical section).
                 (current | QUEUED, false)
             };
-            match state.compare_exchange_weak(current, next, Ordering::Acquire, Ordering::Relaxed)
-            {
+            match state.compare_exchange_weak(current, next, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => return acquired.then_some(()),
                 Err(actual) => current = actual,
             }

@@ -81,7 +81,13 @@ impl RawRwLock {
     #[inline]
     pub(crate) fn read(&self) {
         if !self.try_read() {
-            wait(&LockOp { raw: self, write: false }, None);
+            wait(
+                &LockOp {
+                    raw: self,
+                    write: false,
+                },
+                None,
+            );
         }
     }
 
@@ -97,7 +103,13 @@ impl RawRwLock {
     #[inline]
     pub(crate) fn write(&self) {
         if !self.try_write() {
-            wait(&LockOp { raw: self, write: true }, None);
+            wait(
+                &LockOp {
+                    raw: self,
+                    write: true,
+                },
+                None,
+            );
         }
     }
 
@@ -232,8 +244,7 @@ impl WaitFor for LockOp<'_> {
                 // About to queue, in this critical section.
                 (false, _) => current | QUEUED,
             };
-            match state.compare_exchange_weak(current, next, Ordering::Acquire, Ordering::Relaxed)
-            {
+            match state.compare_exchange_weak(current, next, Ordering::Acquire, Ordering::Relaxed) {
                 Ok(_) => return free.then_some(()),
                 Err(actual) => current = actual,
             }

@@ -19,7 +19,7 @@ use std::cell::Cell;
 use std::fmt;
 use std::time::{Duration, Instant};
 
-use super::mpsc::{RecvError, Receiver};
+use super::mpsc::{Receiver, RecvError};
 use super::waitlist::{Parker, Ticket, Waiter, Weft};
 use crate::coop;
 

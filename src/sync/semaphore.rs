@@ -127,9 +127,7 @@ impl<P: Parker> WaitFor for AcquireOp<'_, P> {
         }
         // Only before queueing (a queued waiter is served by handoff):
         // take the permits if nobody is ahead of us.
-        if token == super::waitlist::WAITING
-            && state.waiters.is_empty()
-            && state.permits >= self.n
+        if token == super::waitlist::WAITING && state.waiters.is_empty() && state.permits >= self.n
         {
             state.permits -= self.n;
             return Some(());

@@ -33,6 +33,7 @@
 //! The parking mechanism is a type parameter ([`Parker`]) so that `loom`
 //! can model the lists with its own threads; weft itself uses [`Weft`].
 
+use std::cell::OnceCell;
 use std::collections::VecDeque;
 use std::ops::DerefMut;
 use std::ptr::NonNull;
@@ -377,19 +378,14 @@ pub(crate) trait WaitFor {
 /// `abandon`.
 pub(crate) fn wait<W: WaitFor>(w: &W, deadline: Option<Instant>) -> Option<W::Output> {
     let mut wakes = Wakes::new();
-    {
-        let mut state = w.lock();
-        if let Some(out) = w.poll(&mut state, WAITING, &mut wakes) {
-            drop(state);
-            wakes.flush();
-            return Some(out);
-        }
-    }
-    let waiter = Waiter::<W::Parker>::new();
+    // Made on first need, inside the critical section that registers it,
+    // so a wait that must park takes the lock once before parking, and
+    // one that need not wait never makes a waiter.
+    let waiter = OnceCell::<Waiter<W::Parker>>::new();
     let mut reg = Registration {
         w,
         waiter: &waiter,
-        data: w.data(),
+        data: None,
         ticket: None,
         active: true,
     };
@@ -412,18 +408,19 @@ pub(crate) fn wait<W: WaitFor>(w: &W, deadline: Option<Instant>) -> Option<W::Ou
                 return None;
             }
             if reg.ticket.is_none() {
+                let waiter = waiter.get_or_init(Waiter::new);
                 waiter.reset();
+                let data = reg.data.get_or_insert_with(|| w.data()).clone();
                 let list = w.list(&mut state);
-                let data = reg.data.clone();
                 // SAFETY: `waiter` lives in this frame, below `reg`, whose
                 // drop removes the entry (under this same mutex) before
                 // `waiter` goes; every path out of this function goes
                 // through `finish`, `leave` or that drop.
                 reg.ticket = Some(unsafe {
                     if queued_before {
-                        list.push_front(&waiter, data)
+                        list.push_front(waiter, data)
                     } else {
-                        list.push_back(&waiter, data)
+                        list.push_back(waiter, data)
                     }
                 });
                 queued_before = true;
@@ -442,17 +439,23 @@ pub(crate) fn wait<W: WaitFor>(w: &W, deadline: Option<Instant>) -> Option<W::Ou
 /// A waiter's registration on one list; removes it on every way out.
 struct Registration<'a, W: WaitFor> {
     w: &'a W,
-    waiter: &'a Waiter<W::Parker>,
-    data: W::Data,
+    waiter: &'a OnceCell<Waiter<W::Parker>>,
+    /// The entry data, computed at the first registration and kept.
+    data: Option<W::Data>,
     ticket: Option<Ticket>,
     active: bool,
 }
 
 impl<W: WaitFor> Registration<'_, W> {
+    /// The waiter's token, [`WAITING`] if there is no waiter yet.
+    fn token(&self) -> usize {
+        self.waiter.get().map_or(WAITING, Waiter::state)
+    }
+
     /// The token handed to the waiter since it registered; forgets the
     /// ticket if a waker popped the entry.
     fn observe(&mut self, _locked: &mut W::State) -> usize {
-        let token = self.waiter.state();
+        let token = self.token();
         if token != WAITING {
             self.ticket = None;
         }
@@ -474,9 +477,9 @@ impl<W: WaitFor> Registration<'_, W> {
         let left = match self.ticket.take() {
             Some(ticket) => match self.w.list(state).remove(ticket) {
                 Some(data) => Left::Queued(data),
-                None => Left::Woken(self.waiter.state()),
+                None => Left::Woken(self.token()),
             },
-            None => match self.waiter.state() {
+            None => match self.token() {
                 WAITING => return,
                 token => Left::Woken(token),
             },

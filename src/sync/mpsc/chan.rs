@@ -377,7 +377,10 @@ impl<T, P: Parker> AckOp<'_, T, P> {
         debug_assert_eq!(state.sent, self.ticket + 1);
         state.sent -= 1;
         state.owner_waiting = false;
-        state.queue.pop_front().expect("an untaken message is in the slot")
+        state
+            .queue
+            .pop_front()
+            .expect("an untaken message is in the slot")
     }
 }
 
