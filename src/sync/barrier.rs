@@ -4,8 +4,8 @@
 
 use std::cell::Cell;
 use std::fmt;
-use std::sync::PoisonError;
 
+use super::spin::SpinLock;
 use super::waitlist::{Left, NOTIFIED, WaitFor, WaitList, Wakes, Weft, wait};
 use crate::coop;
 
@@ -31,7 +31,7 @@ use crate::coop;
 /// ```
 pub struct Barrier {
     n: usize,
-    state: std::sync::Mutex<State>,
+    state: SpinLock<State>,
 }
 
 struct State {
@@ -81,7 +81,7 @@ impl Barrier {
     pub const fn new(n: usize) -> Barrier {
         Barrier {
             n,
-            state: std::sync::Mutex::new(State {
+            state: SpinLock::new(State {
                 arrived: 0,
                 generation: 0,
                 waiters: WaitList::new(),
@@ -134,10 +134,7 @@ impl WaitFor for WaitOp<'_> {
     type Output = bool;
 
     fn lock(&self) -> impl std::ops::DerefMut<Target = State> + '_ {
-        self.barrier
-            .state
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.barrier.state.lock()
     }
 
     fn list<'s>(&self, state: &'s mut State) -> &'s mut WaitList<Weft> {

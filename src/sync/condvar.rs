@@ -11,11 +11,12 @@
 //! counts as notified.
 
 use std::fmt;
-use std::sync::{LockResult, PoisonError};
+use std::sync::LockResult;
 use std::time::{Duration, Instant};
 
 use super::mutex::MutexGuard;
 use super::poison;
+use super::spin::{SpinGuard, SpinLock};
 use super::waitlist::{NOTIFIED, Parker, Ticket, WAITING, WaitList, Waiter, Wakes, Weft};
 
 /// A condition variable, like [`std::sync::Condvar`], for weft's
@@ -36,7 +37,7 @@ use super::waitlist::{NOTIFIED, Parker, Ticket, WAITING, WaitList, Waiter, Wakes
 /// assert!(*guard);
 /// ```
 pub struct Condvar {
-    waiters: std::sync::Mutex<WaitList<Weft>>,
+    waiters: SpinLock<WaitList<Weft>>,
 }
 
 /// Whether a timed wait on a [`Condvar`] timed out.
@@ -76,12 +77,12 @@ impl Condvar {
     /// ```
     pub const fn new() -> Condvar {
         Condvar {
-            waiters: std::sync::Mutex::new(WaitList::new()),
+            waiters: SpinLock::new(WaitList::new()),
         }
     }
 
-    fn list(&self) -> std::sync::MutexGuard<'_, WaitList<Weft>> {
-        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+    fn list(&self) -> SpinGuard<'_, WaitList<Weft>> {
+        self.waiters.lock()
     }
 
     /// Unlocks `guard`'s mutex, waits for a notification, locks it

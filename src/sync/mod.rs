@@ -53,6 +53,7 @@ mod rwlock;
 #[doc(hidden)]
 pub mod select;
 mod semaphore;
+mod spin;
 mod waitgroup;
 pub(crate) mod waitlist;
 

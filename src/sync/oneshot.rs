@@ -15,10 +15,11 @@
 //! ```
 
 use std::fmt;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use super::mpsc::{RecvError, RecvTimeoutError, TryRecvError};
+use super::spin::{SpinGuard, SpinLock};
 use super::waitlist::{Left, NOTIFIED, WaitFor, WaitList, Wakes, Weft, wait};
 use crate::coop;
 
@@ -31,7 +32,7 @@ use crate::coop;
 /// ```
 pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
     let inner = Arc::new(Inner {
-        state: std::sync::Mutex::new(State {
+        state: SpinLock::new(State {
             value: None,
             sender: true,
             receiver: true,
@@ -47,7 +48,7 @@ pub fn channel<T>() -> (Sender<T>, Receiver<T>) {
 }
 
 struct Inner<T> {
-    state: std::sync::Mutex<State<T>>,
+    state: SpinLock<State<T>>,
 }
 
 struct State<T> {
@@ -59,8 +60,8 @@ struct State<T> {
 }
 
 impl<T> Inner<T> {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State<T>> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> SpinGuard<'_, State<T>> {
+        self.state.lock()
     }
 
     /// The sender is done (sent or dropped): wake the receiver.

@@ -23,10 +23,10 @@
 //! unlocks it (passing it on); one that leaves after a plain wake passes
 //! the wake on if the lock is free.
 
-use std::sync::PoisonError;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::{Duration, Instant};
 
+use super::spin::{SpinGuard, SpinLock};
 use super::waitlist::{Left, NOTIFIED, WaitFor, WaitList, Wakes, Weft, wait};
 
 const LOCKED: u8 = 1;
@@ -43,14 +43,14 @@ const STARVATION: Duration = Duration::from_millis(1);
 pub(crate) struct RawMutex {
     state: AtomicU8,
     /// Waiters, each with when it started waiting.
-    waiters: std::sync::Mutex<WaitList<Weft, Instant>>,
+    waiters: SpinLock<WaitList<Weft, Instant>>,
 }
 
 impl RawMutex {
     pub(crate) const fn new() -> RawMutex {
         RawMutex {
             state: AtomicU8::new(0),
-            waiters: std::sync::Mutex::new(WaitList::new()),
+            waiters: SpinLock::new(WaitList::new()),
         }
     }
 
@@ -105,8 +105,8 @@ impl RawMutex {
         wakes.flush();
     }
 
-    fn list(&self) -> std::sync::MutexGuard<'_, WaitList<Weft, Instant>> {
-        self.waiters.lock().unwrap_or_else(PoisonError::into_inner)
+    fn list(&self) -> SpinGuard<'_, WaitList<Weft, Instant>> {
+        self.waiters.lock()
     }
 
     /// Unlocks with the list mutex held: hands the lock to a starving

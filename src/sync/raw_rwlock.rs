@@ -17,9 +17,9 @@
 //! was granted, which hands it on in turn; a queued writer that leaves
 //! lets the readers it was holding back in.
 
-use std::sync::PoisonError;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
+use super::spin::{SpinGuard, SpinLock};
 use super::waitlist::{Left, WaitFor, WaitList, Wakes, Weft, wait};
 
 const WRITER: usize = 1;
@@ -38,22 +38,22 @@ struct Lists {
 /// A reader-writer lock without data or poisoning.
 pub(crate) struct RawRwLock {
     state: AtomicUsize,
-    lists: std::sync::Mutex<Lists>,
+    lists: SpinLock<Lists>,
 }
 
 impl RawRwLock {
     pub(crate) const fn new() -> RawRwLock {
         RawRwLock {
             state: AtomicUsize::new(0),
-            lists: std::sync::Mutex::new(Lists {
+            lists: SpinLock::new(Lists {
                 readers: WaitList::new(),
                 writers: WaitList::new(),
             }),
         }
     }
 
-    fn lists(&self) -> std::sync::MutexGuard<'_, Lists> {
-        self.lists.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lists(&self) -> SpinGuard<'_, Lists> {
+        self.lists.lock()
     }
 
     /// Takes a read share if no writer holds or waits.

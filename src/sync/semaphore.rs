@@ -12,12 +12,11 @@
 //! The core is generic over the [`Parker`] for the loom tests.
 
 use std::fmt;
-use std::sync::PoisonError;
 use std::time::{Duration, Instant};
 
+use super::spin::ModelLock as Mutex;
 use super::waitlist::{Left, Parker, WaitFor, WaitList, Wakes, Weft, wait};
 use crate::coop;
-use crate::loom::Mutex;
 
 /// Waiter token: your permits are granted.
 const GRANTED: usize = 2;
@@ -44,7 +43,7 @@ impl<P: Parker> SemCore<P> {
     }
 
     fn lock(&self) -> impl std::ops::DerefMut<Target = State<P>> + '_ {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 
     /// Takes `n` permits if they are free and nobody waits.

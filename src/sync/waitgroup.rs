@@ -3,8 +3,9 @@
 //! until every other member is gone.
 
 use std::fmt;
-use std::sync::{Arc, PoisonError};
+use std::sync::Arc;
 
+use super::spin::{SpinGuard, SpinLock};
 use super::waitlist::{Left, NOTIFIED, WaitFor, WaitList, Wakes, Weft, wait};
 use crate::coop;
 
@@ -30,7 +31,7 @@ pub struct WaitGroup {
 }
 
 struct Inner {
-    state: std::sync::Mutex<State>,
+    state: SpinLock<State>,
 }
 
 struct State {
@@ -39,8 +40,8 @@ struct State {
 }
 
 impl Inner {
-    fn lock(&self) -> std::sync::MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn lock(&self) -> SpinGuard<'_, State> {
+        self.state.lock()
     }
 }
 
@@ -53,7 +54,7 @@ impl WaitGroup {
     pub fn new() -> WaitGroup {
         WaitGroup {
             inner: Arc::new(Inner {
-                state: std::sync::Mutex::new(State {
+                state: SpinLock::new(State {
                     members: 1,
                     waiters: WaitList::new(),
                 }),

@@ -33,7 +33,7 @@
 //! The parking mechanism is a type parameter ([`Parker`]) so that `loom`
 //! can model the lists with its own threads; weft itself uses [`Weft`].
 
-use std::cell::OnceCell;
+use std::cell::{OnceCell, UnsafeCell};
 use std::collections::VecDeque;
 use std::ops::DerefMut;
 use std::ptr::NonNull;
@@ -94,17 +94,30 @@ pub(crate) const NOTIFIED: usize = 1;
 
 /// One waiting coroutine or thread. Lives on the waiter's stack; lists
 /// point at it while it is registered.
+///
+/// The waker that claims the waiter *takes* its unparker (so a wake
+/// costs no reference-count traffic beyond the one the waiter paid to
+/// make it); a waiter that registers again after a wake makes a new one.
 pub(crate) struct Waiter<P: Parker> {
-    unparker: P::Unparker,
+    /// `Some` while the waiter is unclaimed. Written by the waiter only
+    /// while it is on no list; taken only by the waker whose claim
+    /// succeeded, under the mutex of the list it found the waiter on.
+    unparker: UnsafeCell<Option<P::Unparker>>,
     /// [`WAITING`], or the token of the waker that popped this waiter.
     state: AtomicUsize,
 }
+
+// SAFETY: the unparker is `Send + Sync`; the cell is accessed under the
+// protocol above (waiter while unlisted, or the single claiming waker),
+// and a successful claim CAS orders the waiter's write before the
+// waker's take.
+unsafe impl<P: Parker> Sync for Waiter<P> {}
 
 impl<P: Parker> Waiter<P> {
     /// A waiter for the calling coroutine or thread.
     pub(crate) fn new() -> Waiter<P> {
         Waiter {
-            unparker: P::current(),
+            unparker: UnsafeCell::new(Some(P::current())),
             state: AtomicUsize::new(WAITING),
         }
     }
@@ -115,20 +128,31 @@ impl<P: Parker> Waiter<P> {
         self.state.load(Ordering::Acquire)
     }
 
-    /// Back to [`WAITING`]. Only while the waiter is on no list, so no
-    /// waker can race with it.
+    /// Back to [`WAITING`], with an unparker again if a waker took it.
+    /// Only while the waiter is on no list, so no waker can race with it.
     #[inline]
     pub(crate) fn reset(&self) {
-        self.state.store(WAITING, Ordering::Relaxed);
+        if self.state.load(Ordering::Relaxed) != WAITING {
+            // SAFETY: on no list, so no waker can reach the cell, and
+            // the claiming waker's take happened before we observed its
+            // token (under its list's mutex).
+            unsafe { *self.unparker.get() = Some(P::current()) };
+            self.state.store(WAITING, Ordering::Relaxed);
+        }
     }
 
-    /// Claims the waiter for `token`; fails if another waker (of another
-    /// list, in a `select!`) got there first.
+    /// Claims the waiter for `token` and takes its unparker; fails if
+    /// another waker (of another list, in a `select!`) got there first.
+    /// Only under the mutex of a list the waiter is on.
     #[inline]
-    fn claim(&self, token: usize) -> bool {
+    fn claim(&self, token: usize) -> Option<P::Unparker> {
         self.state
             .compare_exchange(WAITING, token, Ordering::AcqRel, Ordering::Acquire)
-            .is_ok()
+            .ok()?;
+        // SAFETY: our CAS won, so we are the one waker that may take the
+        // unparker; the waiter does not touch it while listed.
+        let unparker = unsafe { (*self.unparker.get()).take() };
+        Some(unparker.expect("an unclaimed waiter has its unparker"))
     }
 }
 
@@ -153,8 +177,8 @@ pub(crate) struct WaitList<P: Parker, D = ()> {
     next_front: u64,
 }
 
-// SAFETY: the list holds pointers to `Waiter`s, which are `Sync` (an
-// unparker that is `Send + Sync` and an atomic): moving the list to
+// SAFETY: the list holds pointers to `Waiter`s, which are `Sync` (see
+// there): moving the list to
 // another thread only lets that thread use `&Waiter`s, which is what
 // `Sync` permits. That the pointers stay valid is the registration
 // contract of `push_back`/`push_front`, independent of the thread.
@@ -260,8 +284,8 @@ impl<P: Parker, D> WaitList<P, D> {
             // is alive (push contract); we hold the list's mutex, and the
             // waiter cannot leave before taking it.
             let waiter = unsafe { entry.waiter.as_ref() };
-            if waiter.claim(token) {
-                wakes.push(waiter.unparker.clone());
+            if let Some(unparker) = waiter.claim(token) {
+                wakes.push(unparker);
                 return Some(entry.data);
             }
         }

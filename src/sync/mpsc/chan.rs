@@ -22,11 +22,10 @@
 
 use std::cell::Cell;
 use std::collections::VecDeque;
-use std::sync::PoisonError;
 use std::sync::mpsc::{RecvError, SendError, TryRecvError, TrySendError};
 use std::time::Instant;
 
-use crate::loom::Mutex;
+use crate::sync::spin::ModelLock as Mutex;
 use crate::sync::waitlist::{
     Left, NOTIFIED, Parker, Ticket, WaitFor, WaitList, Waiter, Wakes, wait,
 };
@@ -79,9 +78,7 @@ impl<T, P: Parker> Chan<T, P> {
 
     #[inline]
     fn lock(&self) -> impl std::ops::DerefMut<Target = State<T, P>> + '_ {
-        // Nothing panics while holding it (user code never runs under
-        // it: messages are dropped after unlocking).
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+        self.state.lock()
     }
 
     /// How many messages may be queued before a send waits.
