@@ -143,12 +143,19 @@ impl<P: Parker> Waiter<P> {
 
     /// Claims the waiter for `token` and takes its unparker; fails if
     /// another waker (of another list, in a `select!`) got there first.
-    /// Only under the mutex of a list the waiter is on.
+    /// Only under the mutex of a list the waiter is on. A waiter on one
+    /// list only (`shared == false`) has no other waker to race with, so
+    /// a plain store does.
     #[inline]
-    fn claim(&self, token: usize) -> Option<P::Unparker> {
-        self.state
-            .compare_exchange(WAITING, token, Ordering::AcqRel, Ordering::Acquire)
-            .ok()?;
+    fn claim(&self, token: usize, shared: bool) -> Option<P::Unparker> {
+        if shared {
+            self.state
+                .compare_exchange(WAITING, token, Ordering::AcqRel, Ordering::Acquire)
+                .ok()?;
+        } else {
+            debug_assert_eq!(self.state.load(Ordering::Relaxed), WAITING);
+            self.state.store(token, Ordering::Release);
+        }
         // SAFETY: our CAS won, so we are the one waker that may take the
         // unparker; the waiter does not touch it while listed.
         let unparker = unsafe { (*self.unparker.get()).take() };
@@ -163,6 +170,8 @@ pub(crate) struct Ticket(u64);
 struct Entry<P: Parker, D> {
     seq: u64,
     waiter: NonNull<Waiter<P>>,
+    /// The waiter may be on other lists too (`select!`).
+    shared: bool,
     data: D,
 }
 
@@ -224,6 +233,24 @@ impl<P: Parker, D> WaitList<P, D> {
         self.entries.push_back(Entry {
             seq,
             waiter: NonNull::from(waiter),
+            shared: false,
+            data,
+        });
+        Ticket(seq)
+    }
+
+    /// Queues last a waiter that may be on other lists at the same time
+    /// (`select!`): wakers then claim it with a CAS.
+    ///
+    /// # Safety
+    /// As for [`push_back`](Self::push_back), for every list it is on.
+    pub(crate) unsafe fn push_back_shared(&mut self, waiter: &Waiter<P>, data: D) -> Ticket {
+        let seq = self.next_back;
+        self.next_back += 1;
+        self.entries.push_back(Entry {
+            seq,
+            waiter: NonNull::from(waiter),
+            shared: true,
             data,
         });
         Ticket(seq)
@@ -240,6 +267,7 @@ impl<P: Parker, D> WaitList<P, D> {
         self.entries.push_front(Entry {
             seq,
             waiter: NonNull::from(waiter),
+            shared: false,
             data,
         });
         Ticket(seq)
@@ -284,7 +312,7 @@ impl<P: Parker, D> WaitList<P, D> {
             // is alive (push contract); we hold the list's mutex, and the
             // waiter cannot leave before taking it.
             let waiter = unsafe { entry.waiter.as_ref() };
-            if let Some(unparker) = waiter.claim(token) {
+            if let Some(unparker) = waiter.claim(token, entry.shared) {
                 wakes.push(unparker);
                 return Some(entry.data);
             }

@@ -253,7 +253,7 @@ impl<T, P: Parker> Chan<T, P> {
             return None;
         }
         // SAFETY: forwarded to our caller.
-        Some(unsafe { state.recv_waiters.push_back(waiter, ()) })
+        Some(unsafe { state.recv_waiters.push_back_shared(waiter, ()) })
     }
 
     /// `select!`: removes a registration (a no-op if a sender popped it).
