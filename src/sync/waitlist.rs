@@ -2,8 +2,8 @@
 //! order, and how a waiter is woken, handed something, or leaves.
 //!
 //! A primitive keeps its state (a queue, a permit count, a lock word's
-//! slow half) behind a small internal mutex, and beside it one or more
-//! [`WaitList`]s. A waiter is a [`Waiter`] on the waiting frame's own stack
+//! slow half) behind a small internal lock (`spin.rs`), and beside it one
+//! or more [`WaitList`]s. A waiter is a [`Waiter`] on the waiting frame's own stack
 //! (a coroutine's stack stays put while it is parked, so does a thread's):
 //! the list holds a pointer to it, never a copy, so registering costs no
 //! allocation. Everything about an entry happens under the primitive's
@@ -15,11 +15,11 @@
 //! A waker pops the front entry and sets the waiter's `state` from
 //! [`WAITING`] to a token that says what it was given: [`NOTIFIED`] ("look
 //! again", for primitives that let newcomers barge) or a primitive's own
-//! grant token (the lock, a read share, permits: handoff). It clones the
-//! waiter's unparker under the lock and unparks it after unlocking
-//! ([`Wakes`]), so the waiter's frame may already be gone by then: a stale
-//! unpark only makes some later park return spuriously, which every wait
-//! loop tolerates.
+//! grant token (the lock, a read share, permits: handoff). It takes the
+//! waiter's unparker out of the waiter under the lock and unparks it
+//! after unlocking ([`Wakes`]), so the waiter's frame may already be gone
+//! by then: a stale unpark only makes some later park return spuriously,
+//! which every wait loop tolerates.
 //!
 //! The waiter side is one loop, [`wait`], driven by a primitive's
 //! [`WaitFor`]: poll under the lock, register, park, repeat. A waiter that
