@@ -249,6 +249,28 @@ fn loom_cancelled_sender_passes_its_wake_on() {
     });
 }
 
+/// A receiver cancelled after a sender handed it a message puts the
+/// message back: the next receive gets it.
+#[test]
+fn loom_cancelled_receiver_gives_a_handed_message_back() {
+    model(|| {
+        let chan = Arc::new(TestChan::new(None));
+        let cancel = Cancel::new();
+        let (c, f) = (chan.clone(), cancel.clone());
+        let receiver = thread::spawn(move || {
+            cancellable(f);
+            c.recv(None)
+        });
+        chan.send(5).unwrap().unwrap();
+        cancel.cancel();
+        match receiver.join().unwrap() {
+            Some(Ok(5)) => assert_eq!(chan.try_recv(), Err(TryRecvError::Empty)),
+            None => assert_eq!(chan.try_recv(), Ok(5)),
+            other => panic!("{other:?}"),
+        }
+    });
+}
+
 /// Permits are conserved whatever interleaves: a waiter that times out
 /// after being granted keeps them (and gives them back), one that times
 /// out before takes nothing.

@@ -296,6 +296,13 @@ impl<P: Parker, D> WaitList<P, D> {
         }
     }
 
+    /// The data of the first waiter still waiting, if it waits on this
+    /// list only (a waker may then hand it something along with the wake).
+    pub(crate) fn front_unshared_data(&mut self) -> Option<&D> {
+        self.skip_claimed();
+        self.entries.front().filter(|e| !e.shared).map(|e| &e.data)
+    }
+
     /// The data of the first waiter still waiting.
     pub(crate) fn front_data(&mut self) -> Option<&D> {
         self.skip_claimed();
@@ -412,6 +419,14 @@ pub(crate) trait WaitFor {
         wakes: &mut Wakes<Self::Parker>,
     ) -> Option<Self::Output>;
 
+    /// Finishes the wait *without the lock* if a waker handed this waiter
+    /// everything it needs along with `token` (`None`: take the lock and
+    /// `poll`). Only sound for what a waker fully wrote before storing
+    /// the token, which it does not touch afterwards.
+    fn handed(&self, _token: usize) -> Option<Self::Output> {
+        None
+    }
+
     /// The waiter leaves unfinished (timeout, or a cancel unwinding):
     /// undo what `left` says it was given, passing it on.
     fn abandon(
@@ -484,6 +499,17 @@ pub(crate) fn wait<W: WaitFor>(w: &W, deadline: Option<Instant>) -> Option<W::Ou
             // What an unwind out of the park would do.
             drop(reg);
             return None;
+        }
+        // A waiter on one list is claimed by a plain store of its token,
+        // the waker's last touch of it (invariant 3 in arch/sync.md): seen
+        // here, the entry is gone and the waker done with the waiter.
+        let token = reg.token();
+        if token != WAITING {
+            if let Some(out) = w.handed(token) {
+                reg.ticket = None;
+                reg.active = false;
+                return Some(out);
+            }
         }
     }
 }

@@ -20,7 +20,7 @@
 //! Generic over the [`Parker`] so the loom tests can run it on loom
 //! threads; weft's channels are `Chan<T, Weft>`.
 
-use std::cell::Cell;
+use std::cell::{Cell, UnsafeCell};
 use std::collections::VecDeque;
 use std::sync::mpsc::{RecvError, SendError, TryRecvError, TrySendError};
 use std::time::Instant;
@@ -52,7 +52,9 @@ pub(crate) struct State<T, P: Parker> {
     /// sender). Set by that sender's push, cleared when the message is
     /// taken or taken back, so it never outlives the message.
     owner_waiting: bool,
-    recv_waiters: WaitList<P>,
+    /// The receiver (or a `select!` on it), with the slot a sender may
+    /// hand a message into.
+    recv_waiters: WaitList<P, SlotPtr<T>>,
     send_waiters: WaitList<P>,
     ack_waiters: WaitList<P>,
 }
@@ -148,7 +150,11 @@ impl<T, P: Parker> Chan<T, P> {
     /// Waits for a message until `deadline`: `None` if it passed,
     /// `Some(Err)` once the channel is empty and every sender is gone.
     pub(crate) fn recv(&self, deadline: Option<Instant>) -> Option<Result<T, RecvError>> {
-        wait(&RecvOp { chan: self }, deadline)
+        let op = RecvOp {
+            chan: self,
+            slot: UnsafeCell::new(None),
+        };
+        wait(&op, deadline)
     }
 
     /// Pops the first message and wakes whoever its departure lets on.
@@ -201,8 +207,24 @@ impl<T, P: Parker> Chan<T, P> {
             if !state.receiver {
                 return Err(SendError(msg));
             }
-            state.queue.push_back(msg);
             state.sent += 1;
+            // The receiver waits on an empty queue: hand the message
+            // straight to it, so it need not take the lock again.
+            if state.queue.is_empty() {
+                if let Some(&slot) = state.recv_waiters.front_unshared_data() {
+                    // SAFETY: the slot belongs to the waiting receive's
+                    // op, alive while its waiter is listed (and it is);
+                    // the receiver reads it only after seeing `HANDED`,
+                    // stored below after this write, or under this lock.
+                    unsafe { *slot.0 = Some(msg) };
+                    state.received += 1;
+                    state.recv_waiters.wake_front(HANDED, &mut wakes);
+                    drop(state);
+                    wakes.flush();
+                    return Ok(());
+                }
+            }
+            state.queue.push_back(msg);
             state.recv_waiters.wake_front(NOTIFIED, &mut wakes);
         }
         wakes.flush();
@@ -253,7 +275,7 @@ impl<T, P: Parker> Chan<T, P> {
             return None;
         }
         // SAFETY: forwarded to our caller.
-        Some(unsafe { state.recv_waiters.push_back_shared(waiter, ()) })
+        Some(unsafe { state.recv_waiters.push_back_shared(waiter, SlotPtr::NONE) })
     }
 
     /// `select!`: removes a registration (a no-op if a sender popped it).
@@ -262,33 +284,78 @@ impl<T, P: Parker> Chan<T, P> {
     }
 }
 
+/// Where a sender may hand a message to the waiting receiver: the slot
+/// of its [`RecvOp`], or none (a `select!` waiter).
+pub(crate) struct SlotPtr<T>(*mut Option<T>);
+
+impl<T> SlotPtr<T> {
+    const NONE: SlotPtr<T> = SlotPtr(std::ptr::null_mut());
+}
+
+impl<T> Clone for SlotPtr<T> {
+    fn clone(&self) -> Self {
+        *self
+    }
+}
+
+impl<T> Copy for SlotPtr<T> {}
+
+// SAFETY: the pointer moves a `T` between threads (a sender writes, the
+// receiver takes), which `T: Send` allows; when it is dereferenced is the
+// handoff protocol's business (see `send_unbounded`).
+unsafe impl<T: Send> Send for SlotPtr<T> {}
+
+/// Waker token: a message was put in your slot (unbounded channels).
+const HANDED: usize = 2;
+
 /// The receiver waiting for a message or the end of the channel.
 struct RecvOp<'a, T, P: Parker> {
     chan: &'a Chan<T, P>,
+    /// A message a sender handed over directly (token `HANDED`).
+    slot: UnsafeCell<Option<T>>,
+}
+
+impl<T, P: Parker> RecvOp<'_, T, P> {
+    /// Takes the handed message. Only after seeing `HANDED`.
+    fn take_handed(&self) -> T {
+        // SAFETY: the sender wrote the slot before storing `HANDED`, and
+        // never touches it after; we saw the token (Acquire), and we are
+        // the op's only user.
+        unsafe { (*self.slot.get()).take() }.expect("a handed message is in the slot")
+    }
 }
 
 impl<T, P: Parker> WaitFor for RecvOp<'_, T, P> {
     type Parker = P;
     type State = State<T, P>;
-    type Data = ();
+    type Data = SlotPtr<T>;
     type Output = Result<T, RecvError>;
 
     fn lock(&self) -> impl std::ops::DerefMut<Target = State<T, P>> + '_ {
         self.chan.lock()
     }
 
-    fn list<'s>(&self, state: &'s mut State<T, P>) -> &'s mut WaitList<P> {
+    fn list<'s>(&self, state: &'s mut State<T, P>) -> &'s mut WaitList<P, SlotPtr<T>> {
         &mut state.recv_waiters
     }
 
-    fn data(&self) {}
+    fn data(&self) -> SlotPtr<T> {
+        SlotPtr(self.slot.get())
+    }
+
+    fn handed(&self, token: usize) -> Option<Result<T, RecvError>> {
+        (token == HANDED).then(|| Ok(self.take_handed()))
+    }
 
     fn poll(
         &self,
         state: &mut State<T, P>,
-        _token: usize,
+        token: usize,
         wakes: &mut Wakes<P>,
     ) -> Option<Result<T, RecvError>> {
+        if token == HANDED {
+            return Some(Ok(self.take_handed()));
+        }
         match self.chan.take(state, wakes) {
             Some(msg) => Some(Ok(msg)),
             None if state.senders == 0 => Some(Err(RecvError)),
@@ -296,8 +363,13 @@ impl<T, P: Parker> WaitFor for RecvOp<'_, T, P> {
         }
     }
 
-    fn abandon(&self, _: &mut State<T, P>, _: Left<()>, _: &mut Wakes<P>) {
-        // The only receiver leaves: a message that woke it stays queued.
+    fn abandon(&self, state: &mut State<T, P>, left: Left<SlotPtr<T>>, _: &mut Wakes<P>) {
+        // The only receiver leaves. A message that woke it stays queued;
+        // one handed to it goes back to the front, where it came from.
+        if let Left::Woken(HANDED) = left {
+            state.received -= 1;
+            state.queue.push_front(self.take_handed());
+        }
     }
 }
 
