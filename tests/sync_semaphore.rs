@@ -46,12 +46,17 @@ fn a_permit_released_on_one_side_wakes_a_waiter_on_the_other() {
     with_timeout(10, || {
         for (holder, waiter) in sync_common::SETTINGS {
             let sem = Arc::new(Semaphore::new(1));
-            let s = sem.clone();
+            let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (s, h) = (sem.clone(), held.clone());
             let hold = start(holder, move || {
                 let p = s.acquire();
+                h.store(true, Ordering::SeqCst);
                 weft::sleep(Duration::from_millis(20));
                 drop(p);
             });
+            while !held.load(Ordering::SeqCst) {
+                std::thread::yield_now();
+            }
             std::thread::sleep(Duration::from_millis(5));
             let s = sem.clone();
             let wait = start(waiter, move || {

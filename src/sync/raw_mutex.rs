@@ -153,6 +153,11 @@ impl WaitFor for LockOp<'_> {
         Instant::now()
     }
 
+    fn handed(&self, token: usize) -> Option<()> {
+        // Handed the lock: ours without looking at the list again.
+        (token == HANDOFF).then_some(())
+    }
+
     fn poll(&self, _: &mut Self::State, token: usize, _: &mut Wakes<Weft>) -> Option<()> {
         if token == HANDOFF {
             return Some(());

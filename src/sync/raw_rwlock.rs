@@ -227,6 +227,11 @@ impl WaitFor for LockOp<'_> {
 
     fn data(&self) {}
 
+    fn handed(&self, token: usize) -> Option<()> {
+        // Granted: the waker already counted us in `state`.
+        (token == GRANTED).then_some(())
+    }
+
     fn poll(&self, lists: &mut Lists, token: usize, _: &mut Wakes<Weft>) -> Option<()> {
         if token == GRANTED {
             return Some(());

@@ -2,7 +2,7 @@
 //! the [`select!`](crate::select) macro on top of it, in
 //! crossbeam-channel's shape.
 //!
-//! One [`Waiter`] registers on the receive list of every channel (under
+//! One `Waiter` registers on the receive list of every channel (under
 //! each channel's own mutex, after checking it is not ready), then parks.
 //! Any sender's wake claims the waiter with a CAS on its state, so a
 //! second channel becoming ready meanwhile skips it instead of waking it

@@ -121,6 +121,11 @@ impl<P: Parker> WaitFor for AcquireOp<'_, P> {
         self.n
     }
 
+    fn handed(&self, token: usize) -> Option<()> {
+        // Granted: the releaser already took our permits off the count.
+        (token == GRANTED).then_some(())
+    }
+
     fn poll(&self, state: &mut State<P>, token: usize, _: &mut Wakes<P>) -> Option<()> {
         if token == GRANTED {
             return Some(());
