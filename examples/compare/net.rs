@@ -94,7 +94,11 @@ const fn program(bin: &'static str, args: &'static [&'static str]) -> Program {
 }
 
 pub const SERVERS: [ServerSpec; 5] = [
-    spec("weft", program("echo", &["--serve"]), program("http_hello", &[])),
+    spec(
+        "weft",
+        program("echo", &["--serve"]),
+        program("http_hello", &[]),
+    ),
     spec(
         "tokio",
         program("peer_echo_tokio", &[]),
