@@ -139,7 +139,11 @@ impl Table {
             Goal::AheadOfTokio => match self.vs_tokio(weft) {
                 Some(r) => (
                     Some(r > 1.0),
-                    format!("goal: ahead of tokio; weft is {}", ratio_words(r)),
+                    format!(
+                        "goal: ahead of tokio; weft is {}{}",
+                        ratio_words(r),
+                        self.noise_words(r)
+                    ),
                 ),
                 None => (None, "goal: ahead of tokio; tokio did not run".into()),
             },
@@ -155,12 +159,24 @@ impl Table {
                     (
                         Some(r >= 1.0 / 1.1),
                         format!(
-                            "goal: within 10% of the best ({best}); weft is {}",
-                            ratio_words(r)
+                            "goal: within 10% of the best ({best}); weft is {}{}",
+                            ratio_words(r),
+                            self.noise_words(r)
                         ),
                     )
                 }
             }
+        }
+    }
+}
+
+impl Table {
+    /// ", within noise" when a speed ratio `r` is inside the noise band.
+    fn noise_words(&self, r: f64) -> &'static str {
+        if (r - 1.0).abs() <= self.noise() {
+            ", within this table's noise"
+        } else {
+            ""
         }
     }
 }
