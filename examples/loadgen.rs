@@ -585,11 +585,12 @@ impl Report {
         println!(
             "{{\"mode\":\"{mode}\",\"conns\":{},\"size\":{},\"secs\":{secs:.4},\"requests\":{},\
              \"rps\":{rps:.1},\"mib_s\":{mib_s:.3},\"p50_us\":{p50:.2},\"p99_us\":{p99:.2},\
-             \"p999_us\":{p999:.2},\"max_us\":{max:.2},\"cv\":{cv:.4},\"errors\":{},\
+             \"p999_us\":{p999:.2},\"max_us\":{max:.2},\"cv\":{cv:.4},\"windows\":{},\"errors\":{},\
              \"connect_ms\":{:.1},\"client_cpu\":{:.4},\"server_cpu\":{server_cpu}}}",
             o.conns,
             o.size,
             self.requests,
+            self.windows.len(),
             self.errors,
             self.connect.as_secs_f64() * 1e3,
             self.client_cpu
@@ -641,20 +642,50 @@ fn serve(addr: SocketAddr, mode: Mode, threads: usize) -> io::Result<()> {
 
 const WAKER: Token = Token(usize::MAX);
 
+/// Takes bytes a reference-server connection received: echo queues them
+/// to be sent back; http queues one response per complete request.
+fn take(peer: &mut RefPeer, got: &[u8], mode: Mode) -> io::Result<()> {
+    match mode {
+        Mode::Echo => peer.out.extend_from_slice(got),
+        Mode::Http => {
+            peer.inbuf.extend_from_slice(got);
+            let mut used = 0;
+            loop {
+                let mut headers = [httparse::EMPTY_HEADER; 32];
+                let mut req = httparse::Request::new(&mut headers);
+                match req.parse(&peer.inbuf[used..]) {
+                    Ok(httparse::Status::Complete(len)) => {
+                        peer.out.extend_from_slice(HTTP_RESPONSE);
+                        used += len;
+                    }
+                    Ok(httparse::Status::Partial) => break,
+                    Err(e) => return Err(io::Error::other(format!("bad request: {e}"))),
+                }
+            }
+            peer.inbuf.drain(..used);
+        }
+    }
+    Ok(())
+}
+
+/// One connection of the reference server.
+struct RefPeer {
+    stream: TcpStream,
+    /// Bytes still to send back (echo data or responses).
+    out: Vec<u8>,
+    /// Http: request bytes not parsed yet.
+    inbuf: Vec<u8>,
+    /// Registered for writable events: `out` did not fit.
+    wants_write: bool,
+}
+
 /// One reference-server thread: serves the connections handed to it.
 fn event_loop(
     mut poll: Poll,
     arrivals: std::sync::mpsc::Receiver<std::net::TcpStream>,
     mode: Mode,
 ) -> io::Result<()> {
-    struct Peer {
-        stream: TcpStream,
-        /// Bytes still to send back (echo data or responses).
-        out: Vec<u8>,
-        /// Http: request bytes not parsed yet.
-        inbuf: Vec<u8>,
-    }
-    let mut peers: Vec<Option<Peer>> = Vec::new();
+    let mut peers: Vec<Option<RefPeer>> = Vec::new();
     let mut free: Vec<usize> = Vec::new();
     let mut events = Events::with_capacity(1024);
     let mut buf = vec![0u8; 64 * 1024];
@@ -672,15 +703,13 @@ fn event_loop(
                         peers.push(None);
                         peers.len() - 1
                     });
-                    poll.registry().register(
-                        &mut stream,
-                        Token(slot),
-                        Interest::READABLE | Interest::WRITABLE,
-                    )?;
-                    peers[slot] = Some(Peer {
+                    poll.registry()
+                        .register(&mut stream, Token(slot), Interest::READABLE)?;
+                    peers[slot] = Some(RefPeer {
                         stream,
                         out: Vec::new(),
                         inbuf: Vec::new(),
+                        wants_write: false,
                     });
                 }
                 continue;
@@ -689,30 +718,19 @@ fn event_loop(
             let Some(peer) = peers[slot].as_mut() else {
                 continue;
             };
+            let registry = poll.registry();
             let outcome = (|| -> io::Result<bool> {
                 loop {
                     match peer.stream.read(&mut buf) {
                         Ok(0) => return Ok(false),
-                        Ok(n) => match mode {
-                            Mode::Echo => peer.out.extend_from_slice(&buf[..n]),
-                            Mode::Http => {
-                                peer.inbuf.extend_from_slice(&buf[..n]);
-                                let mut used = 0;
-                                loop {
-                                    let mut headers = [httparse::EMPTY_HEADER; 32];
-                                    let mut req = httparse::Request::new(&mut headers);
-                                    match req.parse(&peer.inbuf[used..]) {
-                                        Ok(httparse::Status::Complete(len)) => {
-                                            peer.out.extend_from_slice(HTTP_RESPONSE);
-                                            used += len;
-                                        }
-                                        Ok(httparse::Status::Partial) => break,
-                                        Err(_) => return Ok(false),
-                                    }
-                                }
-                                peer.inbuf.drain(..used);
-                            }
-                        },
+                        // A short read took everything there was; what
+                        // arrives later raises a new edge, so no second
+                        // read just to see `WouldBlock`.
+                        Ok(n) if n < buf.len() => {
+                            take(peer, &buf[..n], mode)?;
+                            break;
+                        }
+                        Ok(n) => take(peer, &buf[..n], mode)?,
                         Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                         Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                         Err(e) => return Err(e),
@@ -728,6 +746,16 @@ fn event_loop(
                     }
                 }
                 peer.out.drain(..sent);
+                let wants_write = !peer.out.is_empty();
+                if wants_write != peer.wants_write {
+                    peer.wants_write = wants_write;
+                    let interest = if wants_write {
+                        Interest::READABLE | Interest::WRITABLE
+                    } else {
+                        Interest::READABLE
+                    };
+                    registry.reregister(&mut peer.stream, Token(slot), interest)?;
+                }
                 Ok(true)
             })();
             if !matches!(outcome, Ok(true)) {

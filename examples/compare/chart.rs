@@ -97,7 +97,7 @@ pub fn ratios(path: &Path, title: &str, axis: &str, bars: &[Bar]) -> Result<(), 
     }
     let n = bars.len();
     let height = 70 + 30 * n as u32;
-    let lo = bars.iter().map(|b| b.value).fold(0.5f64, f64::min) / 1.6;
+    let lo = bars.iter().map(|b| b.value).fold(0.5f64, f64::min) / 2.5;
     let hi = bars.iter().map(|b| b.value).fold(2.0f64, f64::max) * 1.6;
     let root = SVGBackend::new(path, (600, height)).into_drawing_area();
     root.fill(&WHITE).map_err(|e| e.to_string())?;

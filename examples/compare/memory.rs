@@ -55,11 +55,13 @@ pub fn run() -> Vec<Table> {
                         num("rss_before_kib") / 1024.0,
                         num("rss_after_kib") / 1024.0
                     );
-                    memory.push(Row::ok(peer.name(), kib, 0.0, vec![rss]));
+                    memory.push(Row::ok(peer.name(), kib, 0.0, 1.0, false, vec![rss]));
                     spawn.push(Row::ok(
                         peer.name(),
                         ms,
                         0.0,
+                        1.0,
+                        false,
                         vec![format!("{:.0}", ms * 1e6 / n as f64)],
                     ));
                 }

@@ -101,6 +101,8 @@ fn measure(workload: Workload, peer: Peer, budget: Duration) -> Row {
                 peer.name(),
                 num("ns_per_op"),
                 num("cv"),
+                num("iterations"),
+                true,
                 vec![
                     format!("{:.1} ns", num("min_ns_per_op")),
                     format!("{}", num("iterations")),

@@ -12,7 +12,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::child::{self, Server};
-use super::table::{Better, Goal, Row, Table};
+use super::table::{Better, Goal, Row, Table, fmt_figure};
 
 struct NetWorkload {
     id: &'static str,
@@ -260,6 +260,8 @@ fn measure(peer: &str, server: Result<Server, String>, w: &NetWorkload, secs: f6
         peer,
         rps,
         num("cv").unwrap_or(0.0),
+        num("windows").unwrap_or(1.0),
+        false,
         vec![
             format!("{:.1}", num("mib_s").unwrap_or(0.0)),
             format!("{:.1}", num("p50_us").unwrap_or(0.0)),
@@ -280,15 +282,17 @@ fn remark_on_ceiling(table: &mut Table) {
         return;
     };
     let best = best.to_string();
+    let (figure_text, ceiling_text) = (fmt_figure(figure), fmt_figure(ceiling));
     if figure >= ceiling * 0.9 {
         table.remarks.push(format!(
-            "The best server ({best}, {figure:.0}/s) is within 10% of what the load generator \
-             drives against its own bare mio server ({ceiling:.0}/s): this row is bound by \
-             the client and the loopback device, not by the servers."
+            "The best server ({best}, {figure_text}/s) gets at least 90% of what the load \
+             generator drives against its own bare mio server ({ceiling_text}/s): the servers \
+             at the top of this row are bound by the client, the loopback device and the \
+             two cores they share, not by their runtimes."
         ));
     } else {
         table.remarks.push(format!(
-            "The load generator drives {ceiling:.0}/s against its own bare mio server, \
+            "The load generator drives {ceiling_text}/s against its own bare mio server, \
              {:.2}× the best server here ({best}): the client is not the bottleneck.",
             ceiling / figure
         ));

@@ -118,11 +118,12 @@ pub fn write(root: &Path, cx: &Context, sections: &[Section]) -> Result<(), Stri
         "- **vs tokio** is each peer's speed as a multiple of tokio's multi-thread runtime \
          (higher is better; for times and memory it is tokio's figure divided by the peer's).\n\
          - **Noise**: in-process workloads run several iterations in a fresh process per \
-         peer; the figure is the median, the spread their coefficient of variation. Network \
-         runs count completed requests in 250 ms windows; the spread is theirs. A table's \
-         noise band is twice its largest spread, at least 3%. When every peer is inside \
-         that band of every other, the table says the workload is **bottlenecked** on \
-         something they share.\n\
+         peer; the figure is the median, the *spread* the iterations' coefficient of \
+         variation. Network runs count completed requests in 250 ms windows; the spread is \
+         theirs. A table's noise band is twice the largest standard error of its figures \
+         (spread over the square root of the sample count), at least 3%. When every peer is \
+         inside that band of every other, the table says the workload is **bottlenecked** \
+         on something they share.\n\
          - **Network**: every server runs in its own process, one at a time, against \
          `examples/loadgen.rs` (one thread on mio, verifies every byte) in another, after \
          a 1 s warm-up. Client and server share the {} cores, so the server's CPU per \
@@ -282,8 +283,8 @@ fn write_table(md: &mut String, charts: &Path, t: &Table) -> Result<(), String> 
                 } else {
                     t.vs_tokio(f).map_or("–".into(), |v| format!("{v:.2}×"))
                 };
-                let spread = if r.noise > 0.0 {
-                    format!("{:.1}%", r.noise * 100.0)
+                let spread = if r.spread > 0.0 {
+                    format!("{:.1}%", r.spread * 100.0)
                 } else {
                     "–".into()
                 };
@@ -313,11 +314,15 @@ fn write_table(md: &mut String, charts: &Path, t: &Table) -> Result<(), String> 
     let (_, verdict) = t.verdict();
     let _ = writeln!(md, "{}.", capitalise(&verdict));
     if t.bottlenecked() {
+        let shared = if t.ceiling.is_some() {
+            "the client, the kernel's loopback device, the two cores"
+        } else {
+            "the machine, or the noise of the other work on it"
+        };
         let _ = writeln!(
             md,
-            "**Bottlenecked:** every peer is within the noise band ({:.0}%) of every other, \
-             so this row measures something they share (the client, the kernel's loopback, \
-             the machine), not the peers.",
+            "**Bottlenecked:** every peer is within the noise band (±{:.0}%) of every other, \
+             so this row measures something they share ({shared}), not the peers.",
             t.noise() * 100.0
         );
     }

@@ -25,7 +25,11 @@ pub struct Row {
     pub peer: String,
     /// The headline figure; `None` when the run failed or the peer is missing.
     pub figure: Option<f64>,
-    /// Relative noise of the figure (coefficient of variation), 0 if unknown.
+    /// Relative spread of the samples behind the figure (their coefficient
+    /// of variation), 0 if unknown; shown in the table.
+    pub spread: f64,
+    /// Relative standard error of the figure, from the spread and the
+    /// number of samples; what the noise band is made of.
     pub noise: f64,
     /// Further columns, as text (same order as [`Table::columns`]).
     pub cells: Vec<String>,
@@ -34,11 +38,23 @@ pub struct Row {
 }
 
 impl Row {
-    pub fn ok(peer: &str, figure: f64, noise: f64, cells: Vec<String>) -> Row {
+    /// A figure from `samples` samples whose coefficient of variation is
+    /// `spread`; `median` says the figure is their median (else their mean).
+    pub fn ok(
+        peer: &str,
+        figure: f64,
+        spread: f64,
+        samples: f64,
+        median: bool,
+        cells: Vec<String>,
+    ) -> Row {
+        // The standard error of a median is about 1.25 times that of a mean.
+        let factor = if median { 1.2533 } else { 1.0 };
         Row {
             peer: peer.to_string(),
             figure: Some(figure),
-            noise,
+            spread,
+            noise: factor * spread / samples.max(1.0).sqrt(),
             cells,
             note: String::new(),
         }
@@ -48,6 +64,7 @@ impl Row {
         Row {
             peer: peer.to_string(),
             figure: None,
+            spread: 0.0,
             noise: 0.0,
             cells: Vec::new(),
             note: why.into(),
@@ -109,8 +126,8 @@ impl Table {
             .reduce(|a, b| if self.speedup(b.1, a.1) > 1.0 { b } else { a })
     }
 
-    /// The noise band of this table: twice the largest spread among its
-    /// rows, at least [`NOISE_FLOOR`].
+    /// The noise band of this table: twice the largest standard error
+    /// among its rows (about a 95% interval), at least [`NOISE_FLOOR`].
     pub fn noise(&self) -> f64 {
         self.rows
             .iter()

@@ -125,6 +125,8 @@ fn parse(peer: &str, out: &str) -> Row {
         peer,
         rps,
         0.0,
+        1.0,
+        false,
         vec![
             field("50%").unwrap_or_default(),
             field("99%").unwrap_or_default(),
