@@ -43,7 +43,7 @@ use report::{Context, Section};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: compare [--only micro,net,memory,wrk] [--secs S] [--no-build]\n\
+        "usage: compare [--only micro,net,memory,wrk] [--secs S] [--rounds N] [--no-build]\n\
          writes BENCHMARKS.md and benches/charts/*.svg in the repository"
     );
     std::process::exit(2)
@@ -71,6 +71,7 @@ fn main() {
         usage();
     }
     let secs: f64 = value("--secs").map_or(3.0, |v| v.parse().unwrap_or_else(|_| usage()));
+    let rounds: usize = value("--rounds").map_or(2, |v| v.parse().unwrap_or_else(|_| usage()));
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let workers = workloads::workers();
     let started = Instant::now();
@@ -103,9 +104,10 @@ fn main() {
                  tokio's `examples/peer_echo_tokio.rs` and `examples/http_hello_tokio.rs`; \
                  `examples/peer_{{echo,http}}_{{smol,may,threads}}.rs`. All the same logic \
                  (a task per connection, read then write back), {workers} worker threads each \
-                 (threads: one per connection). {secs} s measured per run."
+                 (threads: one per connection). {secs} s measured per run after a 1 s warm-up; \
+                 {rounds} rounds, interleaved, each peer's best round shown."
             ),
-            tables: net::run(workers, secs),
+            tables: net::run(workers, secs, rounds),
         });
     }
     if parts.contains(&"memory") {

@@ -135,38 +135,65 @@ pub fn start(program: &Program, workers: usize) -> Result<Server, String> {
     Server::start(&mut cmd)
 }
 
-/// Runs every network workload against every server.
-pub fn run(workers: usize, secs: f64) -> Vec<Table> {
+/// Runs every network workload against every server, `rounds` times.
+///
+/// The rounds are interleaved (every workload and server once, then
+/// again in reverse server order), so a burst of other work on the
+/// machine hits different peers in different rounds. Each peer's best
+/// round is its figure, since other work can only slow a run down; the
+/// gap between rounds counts towards the row's noise.
+pub fn run(workers: usize, secs: f64, rounds: usize) -> Vec<Table> {
+    let rounds = rounds.max(1);
+    // results[workload][server] = one row per round; the last server is
+    // the load generator's own.
+    let mut results: Vec<Vec<Vec<Row>>> = WORKLOADS
+        .iter()
+        .map(|_| (0..=SERVERS.len()).map(|_| Vec::new()).collect())
+        .collect();
+    for round in 0..rounds {
+        eprintln!("  round {} of {rounds}", round + 1);
+        for (wi, w) in WORKLOADS.iter().enumerate() {
+            let mut order: Vec<usize> = (0..=SERVERS.len()).collect();
+            if round % 2 == 1 {
+                order.reverse();
+            }
+            for si in order {
+                let row = match SERVERS.get(si) {
+                    Some(server) => {
+                        let program = if w.http { &server.http } else { &server.echo };
+                        eprint!("  {} on {} ... ", w.id, server.peer);
+                        measure(server.peer, start(program, workers), w, secs)
+                    }
+                    None => {
+                        eprint!("  {} on the load generator's own server ... ", w.id);
+                        measure("ceiling", start_reference(w, workers), w, secs)
+                    }
+                };
+                report(&row);
+                results[wi][si].push(row);
+            }
+        }
+    }
     WORKLOADS
         .iter()
-        .map(|w| {
-            let mut rows = Vec::new();
-            for server in &SERVERS {
-                let program = if w.http { &server.http } else { &server.echo };
-                eprint!("  {} on {} ... ", w.id, server.peer);
-                let row = measure(server.peer, start(program, workers), w, secs);
-                report(&row);
-                rows.push(row);
+        .zip(results)
+        .map(|(w, mut per_server)| {
+            let ceiling = best_round(per_server.pop().expect("the ceiling's rounds"));
+            let rows = per_server.into_iter().map(best_round).collect();
+            let mut columns: Vec<String> = [
+                "MiB/s",
+                "p50 µs",
+                "p99 µs",
+                "p999 µs",
+                "server CPU",
+                "server CPU µs/request",
+                "client CPU",
+            ]
+            .map(String::from)
+            .to_vec();
+            if rounds > 1 {
+                columns.push("each round".into());
             }
-            eprint!("  {} on the load generator's own server ... ", w.id);
-            let mode: &[&str] = if w.http {
-                &["--serve", "--mode", "http"]
-            } else {
-                &["--serve"]
-            };
-            // `--serve ADDR`: the address must follow the flag.
-            let ceiling = match child::example("loadgen") {
-                Some(path) => {
-                    let mut cmd = Command::new(path);
-                    cmd.arg(mode[0])
-                        .arg("127.0.0.1:0")
-                        .args(&mode[1..])
-                        .env("WEFT_WORKERS", workers.to_string());
-                    measure("ceiling", Server::start(&mut cmd), w, secs)
-                }
-                None => Row::failed("ceiling", "loadgen is not built"),
-            };
-            report(&ceiling);
             let mut table = Table {
                 id: w.id.to_string(),
                 title: w.title.to_string(),
@@ -175,16 +202,7 @@ pub fn run(workers: usize, secs: f64) -> Vec<Table> {
                 unit: "requests per second".into(),
                 better: Better::Higher,
                 goal: w.goal,
-                columns: [
-                    "MiB/s",
-                    "p50 µs",
-                    "p99 µs",
-                    "p999 µs",
-                    "server CPU µs/request",
-                    "client CPU",
-                ]
-                .map(String::from)
-                .to_vec(),
+                columns,
                 rows,
                 ceiling: Some(ceiling),
                 remarks: Vec::new(),
@@ -193,6 +211,51 @@ pub fn run(workers: usize, secs: f64) -> Vec<Table> {
             table
         })
         .collect()
+}
+
+/// The load generator's own server, in `w`'s mode, with `workers` threads.
+fn start_reference(w: &NetWorkload, workers: usize) -> Result<Server, String> {
+    let path = child::example("loadgen").ok_or("loadgen is not built")?;
+    let mut cmd = Command::new(path);
+    // `--serve ADDR`: the address must follow the flag.
+    cmd.args(["--serve", "127.0.0.1:0"])
+        .args(["--mode", if w.http { "http" } else { "echo" }])
+        .env("WEFT_WORKERS", workers.to_string());
+    Server::start(&mut cmd)
+}
+
+/// One peer's rounds as one row: the best round, its noise widened to
+/// half the relative gap between rounds, and every round's figure.
+fn best_round(rounds: Vec<Row>) -> Row {
+    let several = rounds.len() > 1;
+    let each: Vec<String> = rounds
+        .iter()
+        .map(|r| r.figure.map_or("failed".into(), fmt_figure))
+        .collect();
+    let figures: Vec<f64> = rounds.iter().filter_map(|r| r.figure).collect();
+    let Some(best_index) = (0..rounds.len())
+        .filter(|&i| rounds[i].figure.is_some())
+        .max_by(|&a, &b| {
+            rounds[a]
+                .figure
+                .partial_cmp(&rounds[b].figure)
+                .expect("finite")
+        })
+    else {
+        // Every round failed: the first failure says why.
+        return rounds
+            .into_iter()
+            .next()
+            .unwrap_or_else(|| Row::failed("?", "not run"));
+    };
+    let mut best = rounds.into_iter().nth(best_index).expect("in range");
+    if several {
+        let max = figures.iter().cloned().fold(f64::MIN, f64::max);
+        let min = figures.iter().cloned().fold(f64::MAX, f64::min);
+        best.noise = best.noise.max((max - min) / max / 2.0);
+        best.cells.push(each.join(" / "));
+    }
+    best
 }
 
 fn report(row: &Row) {
@@ -256,6 +319,8 @@ fn measure(peer: &str, server: Result<Server, String>, w: &NetWorkload, secs: f6
     let per_request = num("server_cpu").map_or("–".to_string(), |cpu| {
         format!("{:.2}", cpu / rps.max(1e-9) * 1e6)
     });
+    let server_cpu =
+        num("server_cpu").map_or("–".to_string(), |cpu| format!("{:.0}%", cpu * 100.0));
     Row::ok(
         peer,
         rps,
@@ -267,6 +332,7 @@ fn measure(peer: &str, server: Result<Server, String>, w: &NetWorkload, secs: f6
             format!("{:.1}", num("p50_us").unwrap_or(0.0)),
             format!("{:.1}", num("p99_us").unwrap_or(0.0)),
             format!("{:.1}", num("p999_us").unwrap_or(0.0)),
+            server_cpu,
             per_request,
             format!("{:.0}%", num("client_cpu").unwrap_or(0.0) * 100.0),
         ],
