@@ -161,6 +161,8 @@ struct Report {
     connect: Duration,
     client_cpu: f64,
     server_cpu: Option<f64>,
+    /// CPU busy on the whole machine, in cores.
+    machine_cpu: Option<f64>,
 }
 
 fn run(o: &Options) -> io::Result<Report> {
@@ -200,6 +202,7 @@ fn run(o: &Options) -> io::Result<Report> {
     let mut bytes = 0u64;
     let mut windows = vec![0u64; (o.secs / WINDOW.as_secs_f64()).ceil() as usize + 1];
     let mut cpu_at_start = (0.0, None);
+    let mut machine_at_start = machine_ticks();
 
     for (i, slot) in conns.iter_mut().enumerate() {
         let conn = slot.as_mut().expect("all connections are open");
@@ -215,6 +218,7 @@ fn run(o: &Options) -> io::Result<Report> {
         if !measuring && now >= measure_start {
             measuring = true;
             cpu_at_start = (own_cpu_secs(), o.watch_pid.and_then(process_cpu_secs));
+            machine_at_start = machine_ticks();
         }
         let timeout = (end - now).min(Duration::from_millis(50));
         match poll.poll(&mut events, Some(timeout)) {
@@ -262,10 +266,18 @@ fn run(o: &Options) -> io::Result<Report> {
     }
     if !measuring {
         cpu_at_start = (own_cpu_secs(), o.watch_pid.and_then(process_cpu_secs));
+        machine_at_start = machine_ticks();
     }
     let elapsed = now.min(end).saturating_duration_since(measure_start);
     let wall = elapsed.as_secs_f64().max(1e-9);
     let client_cpu = (own_cpu_secs() - cpu_at_start.0) / wall;
+    let machine_cpu = match (machine_at_start, machine_ticks()) {
+        (Some((total0, idle0)), Some((total1, idle1))) if total1 > total0 => {
+            let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
+            Some((1.0 - (idle1 - idle0) / (total1 - total0)) * cores)
+        }
+        _ => None,
+    };
     let server_cpu = match (cpu_at_start.1, o.watch_pid.and_then(process_cpu_secs)) {
         (Some(a), Some(b)) => Some((b - a) / wall),
         _ => None,
@@ -286,6 +298,7 @@ fn run(o: &Options) -> io::Result<Report> {
         connect,
         client_cpu,
         server_cpu,
+        machine_cpu,
     })
 }
 
@@ -513,6 +526,22 @@ fn process_cpu_secs(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// All CPUs' (total, idle + iowait) clock ticks so far, from `/proc/stat`.
+fn machine_ticks() -> Option<(f64, f64)> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let ticks: Vec<f64> = stat
+        .lines()
+        .next()?
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|v| v.parse().ok())
+        .collect();
+    Some((
+        ticks.iter().sum(),
+        ticks.get(3)? + ticks.get(4).unwrap_or(&0.0),
+    ))
+}
+
 fn own_cpu_secs() -> f64 {
     process_cpu_secs(std::process::id()).unwrap_or(0.0)
 }
@@ -592,11 +621,18 @@ impl Report {
         let server_cpu = self
             .server_cpu
             .map_or("null".to_string(), |c| format!("{c:.4}"));
+        let machine_cpu = self
+            .machine_cpu
+            .map_or("null".to_string(), |c| format!("{c:.4}"));
+        if let Some(machine) = self.machine_cpu {
+            println!("  whole machine busy {:.0}% of a core", machine * 100.0);
+        }
         println!(
             "{{\"mode\":\"{mode}\",\"conns\":{},\"size\":{},\"secs\":{secs:.4},\"requests\":{},\
              \"rps\":{rps:.1},\"mib_s\":{mib_s:.3},\"p50_us\":{p50:.2},\"p99_us\":{p99:.2},\
              \"p999_us\":{p999:.2},\"max_us\":{max:.2},\"cv\":{cv:.4},\"windows\":{},\"errors\":{},\
-             \"connect_ms\":{:.1},\"client_cpu\":{:.4},\"server_cpu\":{server_cpu}}}",
+             \"connect_ms\":{:.1},\"client_cpu\":{:.4},\"server_cpu\":{server_cpu},\
+             \"machine_cpu\":{machine_cpu}}}",
             o.conns,
             o.size,
             self.requests,

@@ -188,6 +188,7 @@ pub fn run(workers: usize, secs: f64, rounds: usize) -> Vec<Table> {
                 "server CPU",
                 "server CPU µs/request",
                 "client CPU",
+                "other load",
             ]
             .map(String::from)
             .to_vec();
@@ -335,6 +336,7 @@ fn measure(peer: &str, server: Result<Server, String>, w: &NetWorkload, secs: f6
             server_cpu,
             per_request,
             format!("{:.0}%", num("client_cpu").unwrap_or(0.0) * 100.0),
+            other,
         ],
     )
 }

@@ -128,6 +128,9 @@ pub fn write(root: &Path, cx: &Context, sections: &[Section]) -> Result<(), Stri
          `examples/loadgen.rs` (one thread on mio, verifies every byte) in another, after \
          a 1 s warm-up. Client and server share the {} cores, so the server's CPU per \
          request is reported too: it is the cost the server adds, whatever the client does. \
+         CPU figures are shares of one core: *server CPU* and *client CPU* are the two \
+         processes', *other load* what the rest of the machine used meanwhile (other work \
+         on a shared machine shows up there). \
          The *ceiling* row is the load generator against its own bare mio server (the \
          same number of event-loop threads, nothing but the protocol): about the most \
          this client drives on this machine.\n\
