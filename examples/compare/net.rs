@@ -322,6 +322,15 @@ fn measure(peer: &str, server: Result<Server, String>, w: &NetWorkload, secs: f6
     });
     let server_cpu =
         num("server_cpu").map_or("–".to_string(), |cpu| format!("{:.0}%", cpu * 100.0));
+    // CPU the rest of the machine used meanwhile: other work that ran
+    // during this measurement (kernel threads included).
+    let other = match (num("machine_cpu"), num("server_cpu")) {
+        (Some(machine), Some(server)) => {
+            let other = (machine - server - num("client_cpu").unwrap_or(0.0)).max(0.0);
+            format!("{:.0}%", other * 100.0)
+        }
+        _ => "–".to_string(),
+    };
     Row::ok(
         peer,
         rps,
