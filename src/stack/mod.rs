@@ -191,8 +191,7 @@ pub(crate) fn allocate(size: usize) -> io::Result<Stack> {
 /// Pool counters, for tests, soak runs and diagnostics dumps.
 ///
 /// Under concurrent use they are a snapshot; they are exact when quiet.
-/// (Allowed to be unused: diagnostics may not be wired in every build.)
-#[allow(dead_code)]
+/// Published through `weft::stats()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PoolStats {
     /// Stacks handed out and not dropped yet.
@@ -213,7 +212,6 @@ pub(crate) fn trim() {
 }
 
 /// Current pool counters, summed over all size classes.
-#[allow(dead_code)]
 pub(crate) fn stats() -> PoolStats {
     pool::stats(None)
 }
