@@ -318,7 +318,7 @@ fn growth(mid: &Sample, end: &Sample) -> Vec<String> {
         "stack address space (MiB)",
         (mid.stats.stack_bytes_mapped >> 20) as u64,
         (end.stats.stack_bytes_mapped >> 20) as u64,
-        (2 * mid.stats.stack_bytes_mapped >> 20) as u64,
+        ((2 * mid.stats.stack_bytes_mapped) >> 20) as u64,
     );
     problems
 }
