@@ -346,7 +346,7 @@ fn main() -> ExitCode {
         let handlers = Arc::new(AtomicUsize::new(0));
         let h = handlers.clone();
         weft::spawn(move || serve(listener, h));
-        let start_sample = sample("start", &handlers);
+        sample("start", &handlers);
         let started = Instant::now();
         let phase = |until: Instant, salt: u64| {
             let loops: Vec<_> = (0..clients)
@@ -363,7 +363,6 @@ fn main() -> ExitCode {
         let mid = sample("warm", &handlers);
         phase(started + run_for, 1 << 32);
         let end = sample("end", &handlers);
-        let _ = start_sample;
         growth(&mid, &end)
     });
     println!(
