@@ -260,7 +260,7 @@ fn sample(label: &str, handlers: &AtomicUsize) -> Sample {
     };
     println!(
         "{label:>6}: fds {:>4}  rss {:>7} KiB  coroutines {:>3}  stacks in use {:>3} hot {:>3} \
-         cold {:>4} mapped {:>5} MiB  io registrations {:>3} pending release {:>3}",
+         cold {:>4} mapped {:>5} MiB  io registrations {:>3} pending release {:>3}  timers {:>3}",
         s.fds,
         s.rss_kib,
         s.coroutines,
@@ -270,6 +270,7 @@ fn sample(label: &str, handlers: &AtomicUsize) -> Sample {
         s.stats.stack_bytes_mapped >> 20,
         s.stats.io_registrations,
         s.stats.io_pending_release,
+        s.stats.timers_armed,
     );
     s
 }
@@ -311,6 +312,12 @@ fn growth(mid: &Sample, end: &Sample) -> Vec<String> {
         mid.stats.io_registrations as u64,
         end.stats.io_registrations as u64,
         mid.stats.io_registrations as u64,
+    );
+    check(
+        "armed timers",
+        mid.stats.timers_armed as u64,
+        end.stats.timers_armed as u64,
+        mid.stats.timers_armed as u64,
     );
     // Address space grows with the peak number of coroutines alive at once,
     // which varies a little from phase to phase: a leak would be steady.

@@ -3,8 +3,8 @@
 //! cancelled at a random moment (before it starts, while it starts, while
 //! parked). After every round nothing may be left behind: every
 //! coroutine's destructors ran, its stack went back to the pool, its
-//! sockets closed and their poller registrations were released
-//! (`weft::stats()` and `/proc/self/fd` back to their baseline); and the
+//! sockets closed, their poller registrations were released and their
+//! timers disarmed (`weft::stats()` and `/proc/self/fd` back to their baseline); and the
 //! sockets that survive the storm still work.
 //!
 //! Alone in its binary: it counts the process's descriptors.
@@ -182,6 +182,7 @@ fn storms() {
             if s.stacks_in_use == base_stats.stacks_in_use
                 && s.io_registrations == base_stats.io_registrations
                 && s.io_pending_release == 0
+                && s.timers_armed == base_stats.timers_armed
             {
                 Ok(())
             } else {

@@ -1,5 +1,5 @@
 //! [`stats`]: process-wide resource counters of weft (coroutine stacks,
-//! socket registrations), cheap enough to sample in production.
+//! socket registrations, timers), cheap enough to sample in production.
 //!
 //! [`dump`](crate::dump) says what each coroutine does; these counters say
 //! what weft holds. A leak shows as a count that keeps growing while the
@@ -35,6 +35,8 @@ pub struct Stats {
     pub stack_bytes_mapped: usize,
     /// Sockets registered with a worker's poller.
     pub io_registrations: usize,
+    /// Armed timers (sleeps, timeouts) on the workers.
+    pub timers_armed: usize,
     /// Closed sockets whose poller state is freed after the next poll
     /// cycle of their worker (bounded by what closed since).
     pub io_pending_release: usize,
@@ -59,6 +61,7 @@ pub fn stats() -> Stats {
         for remote in &shared.remotes {
             stats.io_registrations += remote.io.sources.load(Ordering::Relaxed);
             stats.io_pending_release += remote.io.pending_release();
+            stats.timers_armed += remote.timers_armed.load(Ordering::Relaxed);
         }
     }
     stats
