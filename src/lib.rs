@@ -63,6 +63,7 @@ mod runtime;
 mod scheduler;
 mod spawn;
 mod stack;
+pub mod sync;
 mod timer;
 mod watchdog;
 mod worker;

@@ -58,13 +58,41 @@ fn parked_coroutines_show_what_they_wait_for() {
                 })
                 .unwrap()
         });
-        let d = dump_until(|d| {
-            ["dump-sleeper", "dump-parker", "dump-joiner"]
-                .iter()
-                .all(|n| {
-                    d.coroutines()
-                        .any(|c| c.name.as_deref() == Some(n) && c.state == CoroutineState::Parked)
+        // A small server: an acceptor parked in accept, a connection
+        // handler parked in read (its client never sends).
+        let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let listen_fd = std::os::fd::AsRawFd::as_raw_fd(&listener);
+        let acceptor = rt.block_on(move || {
+            weft::Builder::new()
+                .name("dump-acceptor".into())
+                .spawn(move || {
+                    let (mut conn, _) = listener.accept().unwrap();
+                    weft::Builder::new()
+                        .name("dump-reader".into())
+                        .spawn(move || {
+                            let mut buf = [0u8; 16];
+                            let _ = std::io::Read::read(&mut conn, &mut buf);
+                        })
+                        .unwrap();
+                    let _ = listener.accept();
                 })
+                .unwrap()
+        });
+        let client = std::net::TcpStream::connect(addr).unwrap();
+        let d = dump_until(|d| {
+            [
+                "dump-sleeper",
+                "dump-parker",
+                "dump-joiner",
+                "dump-acceptor",
+                "dump-reader",
+            ]
+            .iter()
+            .all(|n| {
+                d.coroutines()
+                    .any(|c| c.name.as_deref() == Some(n) && c.state == CoroutineState::Parked)
+            })
         });
         let s = find(&d, "dump-sleeper");
         assert!(matches!(s.wait, Some(WaitFor::Sleep(_))), "{d}");
@@ -76,12 +104,30 @@ fn parked_coroutines_show_what_they_wait_for() {
             find(&d, "dump-joiner").wait,
             Some(WaitFor::Join(sleeper_id))
         );
+        assert_eq!(
+            find(&d, "dump-acceptor").wait,
+            Some(WaitFor::Socket {
+                fd: listen_fd,
+                write: false
+            }),
+            "{d}"
+        );
+        assert!(
+            matches!(
+                find(&d, "dump-reader").wait,
+                Some(WaitFor::Socket { write: false, .. })
+            ),
+            "{d}"
+        );
         let text = d.to_string();
         assert!(
             text.contains("coroutine") && text.contains("'dump-joiner' [parked: join of coroutine"),
             "{text}"
         );
         assert!(d.workers().count() >= 2);
+        acceptor.cancel();
+        assert!(acceptor.join().is_err());
+        drop(client);
         joiner.cancel();
         parker.cancel();
         assert!(joiner.join().is_err());

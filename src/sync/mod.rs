@@ -1,0 +1,74 @@
+//! Synchronization that parks coroutines: std's [`std::sync`] types with
+//! the same names and meaning, plus [`Semaphore`], [`WaitGroup`],
+//! [`oneshot`] and [`select!`](crate::select).
+//!
+//! Every primitive works between coroutines (waiting parks the coroutine,
+//! its worker runs others), between plain threads (waiting blocks the
+//! thread) and across the two, in both directions. Swap
+//! `use std::sync::{...}` for `use weft::sync::{...}`: the names std has
+//! are here, either weft's own parking version or, for types that never
+//! wait ([`Arc`], [`atomic`], the lock results), std's own re-exported.
+//!
+//! - **Cancellation.** A coroutine cancelled while it waits unwinds out
+//!   of the wait and leaves it cleanly: it takes no lock, permit or
+//!   message with it, and a wake or grant it had been handed goes to the
+//!   next waiter.
+//! - **Fairness budget.** Operations that may finish without waiting
+//!   (`send`, `recv`, `lock`, `read`, `write`, `acquire`, `wait` on a
+//!   barrier or wait group, `Select::ready`) count against the running
+//!   coroutine's budget and yield once it is spent, so a coroutine that
+//!   always finds its channel full cannot starve its neighbours. `try_*`
+//!   operations never yield.
+//! - [`Once`], [`OnceLock`] and [`LazyLock`] are std's: initialisation
+//!   blocks the thread of a second caller, so an initialiser should not
+//!   park (sleep, wait on a channel) while other coroutines of its worker
+//!   may need the same cell.
+//!
+//! ```
+//! use weft::sync::{mpsc, Arc, Mutex};
+//!
+//! let total = Arc::new(Mutex::new(0));
+//! let (tx, rx) = mpsc::channel();
+//! for i in 1..=4 {
+//!     let (total, tx) = (total.clone(), tx.clone());
+//!     weft::spawn(move || {
+//!         *total.lock().unwrap() += i;
+//!         tx.send(()).unwrap();
+//!     });
+//! }
+//! drop(tx);
+//! assert_eq!(rx.iter().count(), 4);
+//! assert_eq!(*total.lock().unwrap(), 10);
+//! ```
+
+mod barrier;
+mod condvar;
+pub mod mpsc;
+mod mutex;
+pub mod oneshot;
+mod poison;
+mod raw_mutex;
+mod raw_rwlock;
+mod rwlock;
+#[doc(hidden)]
+pub mod select;
+mod semaphore;
+mod spin;
+mod waitgroup;
+pub(crate) mod waitlist;
+
+pub use barrier::{Barrier, BarrierWaitResult};
+pub use condvar::{Condvar, WaitTimeoutResult};
+pub use mutex::{Mutex, MutexGuard};
+pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
+pub use select::{ReadyTimeoutError, Select, TryReadyError};
+pub use semaphore::{Semaphore, SemaphorePermit};
+pub use waitgroup::WaitGroup;
+
+pub use std::sync::{
+    Arc, LazyLock, LockResult, Once, OnceLock, OnceState, PoisonError, TryLockError, TryLockResult,
+    Weak, atomic,
+};
+
+#[cfg(all(test, loom))]
+mod loom_tests;

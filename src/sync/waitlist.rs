@@ -1,0 +1,591 @@
+//! The wait list every `weft::sync` primitive shares: who waits, in which
+//! order, and how a waiter is woken, handed something, or leaves.
+//!
+//! A primitive keeps its state (a queue, a permit count, a lock word's
+//! slow half) behind a small internal lock (`spin.rs`), and beside it one
+//! or more [`WaitList`]s. A waiter is a [`Waiter`] on the waiting frame's own stack
+//! (a coroutine's stack stays put while it is parked, so does a thread's):
+//! the list holds a pointer to it, never a copy, so registering costs no
+//! allocation. Everything about an entry happens under the primitive's
+//! mutex, with one exception: `select!` puts one waiter on several lists,
+//! guarded by several mutexes, so the waiter's `state` is an atomic that the
+//! first waker claims with a CAS (crossbeam's waker lists work the same
+//! way).
+//!
+//! A waker pops the front entry and sets the waiter's `state` from
+//! [`WAITING`] to a token that says what it was given: [`NOTIFIED`] ("look
+//! again", for primitives that let newcomers barge) or a primitive's own
+//! grant token (the lock, a read share, permits: handoff). It takes the
+//! waiter's unparker out of the waiter under the lock and unparks it
+//! after unlocking ([`Wakes`]), so the waiter's frame may already be gone
+//! by then: a stale unpark only makes some later park return spuriously,
+//! which every wait loop tolerates.
+//!
+//! The waiter side is one loop, [`wait`], driven by a primitive's
+//! [`WaitFor`]: poll under the lock, register, park, repeat. A waiter that
+//! leaves without finishing (timeout, or a cancel unwinding out of the
+//! park) is removed under the lock by a drop guard, and told whether it
+//! was still queued or had already been handed a token; the primitive's
+//! `abandon` then passes a token it can no longer use on to the next
+//! waiter, so no permit, message or notification is lost. `arch/sync.md`
+//! tells the whole story.
+//!
+//! The parking mechanism is a type parameter ([`Parker`]) so that `loom`
+//! can model the lists with its own threads; weft itself uses [`Weft`].
+
+use std::cell::{OnceCell, UnsafeCell};
+use std::collections::VecDeque;
+use std::ops::DerefMut;
+use std::ptr::NonNull;
+use std::time::Instant;
+
+use crate::loom::{AtomicUsize, Ordering};
+use crate::park::{self, Unparker};
+
+/// How the current waiter parks and how others wake it.
+pub(crate) trait Parker: 'static {
+    /// A handle that wakes one waiter from any thread.
+    type Unparker: Clone + Send + Sync;
+    /// The handle of the calling waiter.
+    fn current() -> Self::Unparker;
+    /// Wakes the waiter (or makes its next park return at once).
+    fn unpark(unparker: &Self::Unparker);
+    /// Parks until unparked or `deadline`; `true` once the deadline has
+    /// passed. May return spuriously.
+    fn park_until(deadline: Option<Instant>) -> bool;
+
+    /// Whether the waiter must leave its wait now, unfinished, as a
+    /// cancelled coroutine does. weft's own parker never says so: a
+    /// cancel *unwinds* out of [`park`](park::park) and leaves through
+    /// the very same drop guard. The loom model cannot unwind across its
+    /// thread switches, so its parker reports a cancel here instead.
+    #[inline]
+    fn abandoned() -> bool {
+        false
+    }
+}
+
+/// weft's own parking: coroutines park, threads block.
+pub(crate) struct Weft;
+
+impl Parker for Weft {
+    type Unparker = Unparker;
+
+    #[inline]
+    fn current() -> Unparker {
+        Unparker::current()
+    }
+
+    #[inline]
+    fn unpark(unparker: &Unparker) {
+        unparker.unpark();
+    }
+
+    #[inline]
+    fn park_until(deadline: Option<Instant>) -> bool {
+        park::park_until(deadline)
+    }
+}
+
+/// The state of a waiter that nobody has woken yet.
+pub(crate) const WAITING: usize = 0;
+/// The generic wake token: "the condition may hold now, look again".
+pub(crate) const NOTIFIED: usize = 1;
+
+/// One waiting coroutine or thread. Lives on the waiter's stack; lists
+/// point at it while it is registered.
+///
+/// The waker that claims the waiter *takes* its unparker (so a wake
+/// costs no reference-count traffic beyond the one the waiter paid to
+/// make it); a waiter that registers again after a wake makes a new one.
+pub(crate) struct Waiter<P: Parker> {
+    /// `Some` while the waiter is unclaimed. Written by the waiter only
+    /// while it is on no list; taken only by the waker whose claim
+    /// succeeded, under the mutex of the list it found the waiter on.
+    unparker: UnsafeCell<Option<P::Unparker>>,
+    /// [`WAITING`], or the token of the waker that popped this waiter.
+    state: AtomicUsize,
+}
+
+// SAFETY: the unparker is `Send + Sync`; the cell is accessed under the
+// protocol above (waiter while unlisted, or the single claiming waker),
+// and a successful claim CAS orders the waiter's write before the
+// waker's take.
+unsafe impl<P: Parker> Sync for Waiter<P> {}
+
+impl<P: Parker> Waiter<P> {
+    /// A waiter for the calling coroutine or thread.
+    pub(crate) fn new() -> Waiter<P> {
+        Waiter {
+            unparker: UnsafeCell::new(Some(P::current())),
+            state: AtomicUsize::new(WAITING),
+        }
+    }
+
+    /// The token this waiter was handed, or [`WAITING`].
+    #[inline]
+    pub(crate) fn state(&self) -> usize {
+        self.state.load(Ordering::Acquire)
+    }
+
+    /// Back to [`WAITING`], with an unparker again if a waker took it.
+    /// Only while the waiter is on no list, so no waker can race with it.
+    #[inline]
+    pub(crate) fn reset(&self) {
+        if self.state.load(Ordering::Relaxed) != WAITING {
+            // SAFETY: on no list, so no waker can reach the cell, and
+            // the claiming waker's take happened before we observed its
+            // token (under its list's mutex).
+            unsafe { *self.unparker.get() = Some(P::current()) };
+            self.state.store(WAITING, Ordering::Relaxed);
+        }
+    }
+
+    /// Claims the waiter for `token` and takes its unparker; fails if
+    /// another waker (of another list, in a `select!`) got there first.
+    /// Only under the mutex of a list the waiter is on. A waiter on one
+    /// list only (`shared == false`) has no other waker to race with, so
+    /// a plain store does.
+    #[inline]
+    fn claim(&self, token: usize, shared: bool) -> Option<P::Unparker> {
+        if shared {
+            self.state
+                .compare_exchange(WAITING, token, Ordering::AcqRel, Ordering::Acquire)
+                .ok()?;
+        } else {
+            debug_assert_eq!(self.state.load(Ordering::Relaxed), WAITING);
+            self.state.store(token, Ordering::Release);
+        }
+        // SAFETY: our CAS won, so we are the one waker that may take the
+        // unparker; the waiter does not touch it while listed.
+        let unparker = unsafe { (*self.unparker.get()).take() };
+        Some(unparker.expect("an unclaimed waiter has its unparker"))
+    }
+}
+
+/// Where a waiter stands in one list, to remove it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Ticket(u64);
+
+struct Entry<P: Parker, D> {
+    seq: u64,
+    waiter: NonNull<Waiter<P>>,
+    /// The waiter may be on other lists too (`select!`).
+    shared: bool,
+    data: D,
+}
+
+/// A FIFO of waiters, each with a piece of data `D` for the primitive
+/// (the permits it wants, when it started waiting, ...).
+///
+/// Entries are ordered by a sequence number that grows at the back and
+/// shrinks at the front, so removing a given waiter is a binary search.
+pub(crate) struct WaitList<P: Parker, D = ()> {
+    entries: VecDeque<Entry<P, D>>,
+    next_back: u64,
+    next_front: u64,
+}
+
+// SAFETY: the list holds pointers to `Waiter`s, which are `Sync` (see
+// there): moving the list to
+// another thread only lets that thread use `&Waiter`s, which is what
+// `Sync` permits. That the pointers stay valid is the registration
+// contract of `push_back`/`push_front`, independent of the thread.
+unsafe impl<P: Parker, D: Send> Send for WaitList<P, D> {}
+// SAFETY: `&WaitList` gives no access to the waiters (every method that
+// dereferences one takes `&mut self`), so sharing it is harmless.
+unsafe impl<P: Parker, D: Sync> Sync for WaitList<P, D> {}
+
+const MIDDLE: u64 = 1 << 63;
+
+impl<P: Parker, D> WaitList<P, D> {
+    /// An empty list.
+    pub(crate) const fn new() -> WaitList<P, D> {
+        WaitList {
+            entries: VecDeque::new(),
+            next_back: MIDDLE,
+            next_front: MIDDLE - 1,
+        }
+    }
+
+    /// Whether nobody waits.
+    #[inline]
+    pub(crate) fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// How many waiters are queued.
+    #[allow(dead_code)] // used by tests and diagnostics
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// Queues `waiter` last.
+    ///
+    /// # Safety
+    /// `waiter` must stay where it is and alive until it has been removed
+    /// ([`remove`](Self::remove) finds it or it was popped), and every
+    /// access to this list (and so to the waiter through it) must happen
+    /// under the one mutex that guards the list.
+    pub(crate) unsafe fn push_back(&mut self, waiter: &Waiter<P>, data: D) -> Ticket {
+        let seq = self.next_back;
+        self.next_back += 1;
+        self.entries.push_back(Entry {
+            seq,
+            waiter: NonNull::from(waiter),
+            shared: false,
+            data,
+        });
+        Ticket(seq)
+    }
+
+    /// Queues last a waiter that may be on other lists at the same time
+    /// (`select!`): wakers then claim it with a CAS.
+    ///
+    /// # Safety
+    /// As for [`push_back`](Self::push_back), for every list it is on.
+    pub(crate) unsafe fn push_back_shared(&mut self, waiter: &Waiter<P>, data: D) -> Ticket {
+        let seq = self.next_back;
+        self.next_back += 1;
+        self.entries.push_back(Entry {
+            seq,
+            waiter: NonNull::from(waiter),
+            shared: true,
+            data,
+        });
+        Ticket(seq)
+    }
+
+    /// Queues `waiter` first: a waiter that was woken but found the
+    /// resource taken by a newcomer keeps its place.
+    ///
+    /// # Safety
+    /// As for [`push_back`](Self::push_back).
+    pub(crate) unsafe fn push_front(&mut self, waiter: &Waiter<P>, data: D) -> Ticket {
+        let seq = self.next_front;
+        self.next_front -= 1;
+        self.entries.push_front(Entry {
+            seq,
+            waiter: NonNull::from(waiter),
+            shared: false,
+            data,
+        });
+        Ticket(seq)
+    }
+
+    /// Removes the entry of `ticket` and returns its data, or `None` if a
+    /// waker popped it already.
+    pub(crate) fn remove(&mut self, ticket: Ticket) -> Option<D> {
+        let index = self
+            .entries
+            .binary_search_by_key(&ticket.0, |e| e.seq)
+            .ok()?;
+        self.entries.remove(index).map(|e| e.data)
+    }
+
+    /// Drops the front entries whose waiters another list already woke
+    /// (only `select!` waiters can be in that state).
+    fn skip_claimed(&mut self) {
+        while let Some(front) = self.entries.front() {
+            // SAFETY: the entry is in the list, so its waiter is alive
+            // (push contract), and we hold the list's mutex.
+            if unsafe { front.waiter.as_ref() }.state() == WAITING {
+                break;
+            }
+            self.entries.pop_front();
+        }
+    }
+
+    /// The data of the first waiter still waiting, if it waits on this
+    /// list only (a waker may then hand it something along with the wake).
+    pub(crate) fn front_unshared_data(&mut self) -> Option<&D> {
+        self.skip_claimed();
+        self.entries.front().filter(|e| !e.shared).map(|e| &e.data)
+    }
+
+    /// The data of the first waiter still waiting.
+    pub(crate) fn front_data(&mut self) -> Option<&D> {
+        self.skip_claimed();
+        self.entries.front().map(|e| &e.data)
+    }
+
+    /// Pops the first waiter still waiting, hands it `token` and queues
+    /// its wake-up in `wakes`. Returns its data, or `None` if nobody
+    /// waits.
+    pub(crate) fn wake_front(&mut self, token: usize, wakes: &mut Wakes<P>) -> Option<D> {
+        debug_assert_ne!(token, WAITING);
+        while let Some(entry) = self.entries.pop_front() {
+            // SAFETY: the entry was in the list until now, so its waiter
+            // is alive (push contract); we hold the list's mutex, and the
+            // waiter cannot leave before taking it.
+            let waiter = unsafe { entry.waiter.as_ref() };
+            if let Some(unparker) = waiter.claim(token, entry.shared) {
+                wakes.push(unparker);
+                return Some(entry.data);
+            }
+        }
+        None
+    }
+
+    /// Wakes every waiter with `token`.
+    pub(crate) fn wake_all(&mut self, token: usize, wakes: &mut Wakes<P>) {
+        while self.wake_front(token, wakes).is_some() {}
+    }
+}
+
+/// Unparkers collected under a lock, to be woken once it is released (an
+/// unpark may take another worker's inbox lock or a syscall; no reason to
+/// make everyone wait for that). Unparks whatever is left when dropped,
+/// so an unwinding path cannot forget a wake.
+pub(crate) struct Wakes<P: Parker> {
+    first: Option<P::Unparker>,
+    more: Vec<P::Unparker>,
+}
+
+impl<P: Parker> Wakes<P> {
+    /// Nothing to wake yet (does not allocate).
+    #[inline]
+    pub(crate) fn new() -> Wakes<P> {
+        Wakes {
+            first: None,
+            more: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, unparker: P::Unparker) {
+        if self.first.is_none() {
+            self.first = Some(unparker);
+        } else {
+            self.more.push(unparker);
+        }
+    }
+
+    /// Wakes everyone collected so far. Call it after releasing the lock.
+    #[inline]
+    pub(crate) fn flush(&mut self) {
+        if let Some(first) = self.first.take() {
+            P::unpark(&first);
+            for unparker in self.more.drain(..) {
+                P::unpark(&unparker);
+            }
+        }
+    }
+}
+
+impl<P: Parker> Drop for Wakes<P> {
+    fn drop(&mut self) {
+        self.flush();
+    }
+}
+
+/// How a waiter left a list without finishing its wait.
+pub(crate) enum Left<D> {
+    /// It was still queued: nobody gave it anything. Carries its data as
+    /// the list last saw it.
+    Queued(D),
+    /// A waker had popped it and handed it this token, which it will not
+    /// use: the primitive must pass it on.
+    Woken(usize),
+}
+
+/// One kind of wait on one primitive: the primitive's side of [`wait`].
+/// Every method but `lock` runs with the primitive's mutex held.
+pub(crate) trait WaitFor {
+    /// How the waiter parks.
+    type Parker: Parker;
+    /// What the mutex guards.
+    type State;
+    /// Per-entry data kept in the list.
+    type Data: Clone;
+    /// What a finished wait returns.
+    type Output;
+
+    /// What `weft::dump()` shows a coroutine parked in this wait waiting
+    /// for.
+    const REASON: crate::observe::WaitFor;
+
+    /// Locks the primitive's state.
+    fn lock(&self) -> impl DerefMut<Target = Self::State> + '_;
+
+    /// The list this wait queues on.
+    fn list<'s>(&self, state: &'s mut Self::State) -> &'s mut WaitList<Self::Parker, Self::Data>;
+
+    /// The data to queue with this waiter.
+    fn data(&self) -> Self::Data;
+
+    /// Finishes the wait if it can. `token` is what a waker handed this
+    /// waiter since the last poll ([`WAITING`] if nothing); `None` means
+    /// keep waiting (the waiter re-queues, at the front if it was woken).
+    fn poll(
+        &self,
+        state: &mut Self::State,
+        token: usize,
+        wakes: &mut Wakes<Self::Parker>,
+    ) -> Option<Self::Output>;
+
+    /// Finishes the wait *without the lock* if a waker handed this waiter
+    /// everything it needs along with `token` (`None`: take the lock and
+    /// `poll`). Only sound for what a waker fully wrote before storing
+    /// the token, which it does not touch afterwards.
+    fn handed(&self, _token: usize) -> Option<Self::Output> {
+        None
+    }
+
+    /// The waiter leaves unfinished (timeout, or a cancel unwinding):
+    /// undo what `left` says it was given, passing it on.
+    fn abandon(
+        &self,
+        state: &mut Self::State,
+        left: Left<Self::Data>,
+        wakes: &mut Wakes<Self::Parker>,
+    );
+}
+
+/// Waits until `w.poll` finishes, or `deadline` passes (`None` then).
+///
+/// The loop of the parking protocol: poll under the lock, register in the
+/// same critical section, park, repeat. A cancel unwinding out of the park
+/// leaves through the drop guard, which removes the registration and calls
+/// `abandon`.
+pub(crate) fn wait<W: WaitFor>(w: &W, deadline: Option<Instant>) -> Option<W::Output> {
+    let mut wakes = Wakes::new();
+    // Made on first need, inside the critical section that registers it,
+    // so a wait that must park takes the lock once before parking, and
+    // one that need not wait never makes a waiter.
+    let waiter = OnceCell::<Waiter<W::Parker>>::new();
+    let mut reg = Registration {
+        w,
+        waiter: &waiter,
+        data: None,
+        ticket: None,
+        active: true,
+    };
+    let mut queued_before = false;
+    let mut timed_out = false;
+    let mut reason = None;
+    loop {
+        {
+            let mut state = w.lock();
+            let token = reg.observe(&mut state);
+            if let Some(out) = w.poll(&mut state, token, &mut wakes) {
+                reg.finish(&mut state);
+                drop(state);
+                wakes.flush();
+                return Some(out);
+            }
+            if timed_out {
+                reg.leave(&mut state, &mut wakes);
+                drop(state);
+                wakes.flush();
+                return None;
+            }
+            if reg.ticket.is_none() {
+                let waiter = waiter.get_or_init(Waiter::new);
+                waiter.reset();
+                let data = reg.data.get_or_insert_with(|| w.data()).clone();
+                let list = w.list(&mut state);
+                // SAFETY: `waiter` lives in this frame, below `reg`, whose
+                // drop removes the entry (under this same mutex) before
+                // `waiter` goes; every path out of this function goes
+                // through `finish`, `leave` or that drop.
+                reg.ticket = Some(unsafe {
+                    if queued_before {
+                        list.push_front(waiter, data)
+                    } else {
+                        list.push_back(waiter, data)
+                    }
+                });
+                queued_before = true;
+            }
+        }
+        wakes.flush();
+        if reason.is_none() {
+            // Recorded once, and only when the wait really parks.
+            reason = Some(crate::observe::waiting(W::REASON));
+        }
+        timed_out = W::Parker::park_until(deadline);
+        if W::Parker::abandoned() {
+            // What an unwind out of the park would do.
+            drop(reg);
+            return None;
+        }
+        // A waiter on one list is claimed by a plain store of its token,
+        // the waker's last touch of it (invariant 3 in arch/sync.md): seen
+        // here, the entry is gone and the waker done with the waiter.
+        let token = reg.token();
+        if token != WAITING {
+            if let Some(out) = w.handed(token) {
+                reg.ticket = None;
+                reg.active = false;
+                return Some(out);
+            }
+        }
+    }
+}
+
+/// A waiter's registration on one list; removes it on every way out.
+struct Registration<'a, W: WaitFor> {
+    w: &'a W,
+    waiter: &'a OnceCell<Waiter<W::Parker>>,
+    /// The entry data, computed at the first registration and kept.
+    data: Option<W::Data>,
+    ticket: Option<Ticket>,
+    active: bool,
+}
+
+impl<W: WaitFor> Registration<'_, W> {
+    /// The waiter's token, [`WAITING`] if there is no waiter yet.
+    fn token(&self) -> usize {
+        self.waiter.get().map_or(WAITING, Waiter::state)
+    }
+
+    /// The token handed to the waiter since it registered; forgets the
+    /// ticket if a waker popped the entry.
+    fn observe(&mut self, _locked: &mut W::State) -> usize {
+        let token = self.token();
+        if token != WAITING {
+            self.ticket = None;
+        }
+        token
+    }
+
+    /// The wait finished: drop the entry if it is still queued.
+    fn finish(&mut self, state: &mut W::State) {
+        if let Some(ticket) = self.ticket.take() {
+            self.w.list(state).remove(ticket);
+        }
+        self.active = false;
+    }
+
+    /// The wait ends unfinished: remove the entry and let the primitive
+    /// pass on whatever the waiter was handed.
+    fn leave(&mut self, state: &mut W::State, wakes: &mut Wakes<W::Parker>) {
+        self.active = false;
+        let left = match self.ticket.take() {
+            Some(ticket) => match self.w.list(state).remove(ticket) {
+                Some(data) => Left::Queued(data),
+                None => Left::Woken(self.token()),
+            },
+            None => match self.token() {
+                WAITING => return,
+                token => Left::Woken(token),
+            },
+        };
+        self.w.abandon(state, left, wakes);
+    }
+}
+
+impl<W: WaitFor> Drop for Registration<'_, W> {
+    fn drop(&mut self) {
+        if !self.active {
+            return;
+        }
+        let w = self.w;
+        let mut wakes = Wakes::new();
+        {
+            let mut state = w.lock();
+            self.leave(&mut state, &mut wakes);
+        }
+        wakes.flush();
+    }
+}
