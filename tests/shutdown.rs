@@ -27,9 +27,13 @@ const ACCEPTERS: usize = 2_000;
 const LISTENERS: usize = 20;
 const READERS: usize = 2_000;
 const WRITERS: usize = 1_000;
-const SLEEPERS: usize = 2_000;
+const SLEEPERS: usize = 1_000;
 /// Each joiner joins its own parked coroutine: two coroutines per pair.
 const JOIN_PAIRS: usize = 1_000;
+const RECEIVERS: usize = 1_000;
+/// Waiters on each of `MUTEXES` mutexes, whose first locker holds it.
+const LOCKERS: usize = 1_000;
+const MUTEXES: usize = 10;
 
 /// Counts its own drop, once per coroutine index: a second drop of the
 /// same guard (or none at all) shows in `DROPS`.
@@ -152,7 +156,7 @@ fn shutdown_everything_parked() {
     assert!(weft_threads().is_empty(), "{:?}", weft_threads());
     let thread_baseline = thread_names().len();
 
-    let total = ACCEPTERS + READERS + WRITERS + SLEEPERS + 2 * JOIN_PAIRS;
+    let total = ACCEPTERS + READERS + WRITERS + SLEEPERS + 2 * JOIN_PAIRS + RECEIVERS + LOCKERS;
     let guards = Arc::new(Guards::new(total));
     let rt = weft::Runtime::builder()
         .workers(2)
@@ -242,6 +246,33 @@ fn shutdown_everything_parked() {
         }));
     }
 
+    for _ in 0..RECEIVERS {
+        let guard = guards.guard();
+        handles.push(rt.spawn(move || {
+            let _guard = guard;
+            let (tx, rx) = weft::sync::mpsc::channel::<u64>();
+            let _keep_open = tx;
+            let got = rx.recv();
+            panic!("recv returned {got:?}");
+        }));
+    }
+
+    for _ in 0..MUTEXES {
+        let mutex = Arc::new(weft::sync::Mutex::new(0u64));
+        for _ in 0..LOCKERS / MUTEXES {
+            let (mutex, guard) = (mutex.clone(), guards.guard());
+            handles.push(rt.spawn(move || {
+                let _guard = guard;
+                // The first holds the lock while parked; the rest wait.
+                let mut held = mutex.lock().unwrap();
+                *held += 1;
+                loop {
+                    weft::park();
+                }
+            }));
+        }
+    }
+
     wait_parked(total);
     let fds_parked = open_fds();
     assert!(
@@ -254,7 +285,8 @@ fn shutdown_everything_parked() {
     let took = start.elapsed();
     eprintln!(
         "shutdown of {total} parked coroutines ({ACCEPTERS} accept, {READERS} read, \
-         {WRITERS} write, {SLEEPERS} sleep, {JOIN_PAIRS} join + {JOIN_PAIRS} park): {took:?}"
+         {WRITERS} write, {SLEEPERS} sleep, {JOIN_PAIRS} join + {JOIN_PAIRS} park, \
+         {RECEIVERS} channel recv, {LOCKERS} Mutex lock): {took:?}"
     );
     // A hang guard only; the figure above is what counts.
     assert!(took < Duration::from_secs(10), "shutdown took {took:?}");
