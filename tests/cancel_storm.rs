@@ -1,5 +1,6 @@
 //! Cancel storms: rounds of thousands of coroutines parked on sockets
-//! (read, write to a full buffer, accept), timers (sleep) and joins, each
+//! (read, write to a full buffer, accept), timers (sleep), joins, channel
+//! `recv` and `Mutex::lock`, each
 //! cancelled at a random moment (before it starts, while it starts, while
 //! parked). After every round nothing may be left behind: every
 //! coroutine's destructors ran, its stack went back to the pool, its
@@ -58,10 +59,31 @@ fn open_fds() -> usize {
     std::fs::read_dir("/proc/self/fd").unwrap().count()
 }
 
+/// Kinds of parking point a coroutine of the storm waits at.
+const KINDS: usize = 7;
+
 /// A coroutine that parks in one of several ways, by `kind`.
-fn parker(kind: u64, listener: Arc<TcpListener>, dropped: Dropped) {
+fn parker(
+    kind: u64,
+    listener: Arc<TcpListener>,
+    mutex: Arc<weft::sync::Mutex<u64>>,
+    dropped: Dropped,
+) {
     let _dropped = dropped;
     match kind {
+        5 => {
+            let (_tx, rx) = weft::sync::mpsc::sync_channel::<u64>(1);
+            let _ = rx.recv();
+        }
+        6 => {
+            // The first locker holds the lock while parked, the rest
+            // queue; a cancelled holder's unwinding poisons it, as std's.
+            let held = mutex.lock().unwrap_or_else(|e| e.into_inner());
+            let _held = held;
+            loop {
+                weft::park();
+            }
+        }
         0 => {
             let (mut a, _b) = UnixStream::pair().unwrap();
             let _ = a.read(&mut [0; 16]);
@@ -79,7 +101,7 @@ fn parker(kind: u64, listener: Arc<TcpListener>, dropped: Dropped) {
             let _ = listener.accept();
         }
         3 => weft::sleep(Duration::from_millis(1 + kind * 50)),
-        _ => {
+        4 => {
             // Joins a coroutine that parks until told to stop; the joiner
             // tells it when it unwinds (a dropped JoinHandle detaches).
             let stop = Arc::new(AtomicBool::new(false));
@@ -94,6 +116,7 @@ fn parker(kind: u64, listener: Arc<TcpListener>, dropped: Dropped) {
             let _stop_inner = StopOnDrop(stop, inner.coroutine().clone());
             let _ = inner.join();
         }
+        _ => unreachable!(),
     }
 }
 
@@ -143,11 +166,12 @@ fn storms() {
 
     for round in 0..ROUNDS {
         let dropped = Arc::new(AtomicUsize::new(0));
+        let mutex = Arc::new(weft::sync::Mutex::new(0));
         let handles: Vec<_> = (0..PER_ROUND)
             .map(|i| {
-                let (l, d) = (listener.clone(), Dropped(dropped.clone()));
-                let kind = (i % 5) as u64;
-                rt.spawn(move || parker(kind, l, d))
+                let (l, m, d) = (listener.clone(), mutex.clone(), Dropped(dropped.clone()));
+                let kind = (i % KINDS) as u64;
+                rt.spawn(move || parker(kind, l, m, d))
             })
             .collect();
         // Cancel each at a random moment: in bursts, with random pauses,
@@ -177,6 +201,11 @@ fn storms() {
             }
         }
         assert_eq!(dropped.load(Ordering::SeqCst), PER_ROUND, "destructors ran");
+        // The mutex its cancelled holders and waiters left is free.
+        drop(mutex.try_lock().map_err(|e| match e {
+            weft::sync::TryLockError::Poisoned(_) => {}
+            weft::sync::TryLockError::WouldBlock => panic!("a cancelled holder kept the lock"),
+        }));
         eventually("stacks and registrations", || {
             let s = weft::stats();
             if s.stacks_in_use == base_stats.stacks_in_use
