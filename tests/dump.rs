@@ -80,6 +80,13 @@ fn parked_coroutines_show_what_they_wait_for() {
                 .unwrap()
         });
         let client = std::net::TcpStream::connect(addr).unwrap();
+        let (tx, rx) = weft::sync::mpsc::channel::<u32>();
+        let consumer = rt.block_on(move || {
+            weft::Builder::new()
+                .name("dump-consumer".into())
+                .spawn(move || rx.iter().count())
+                .unwrap()
+        });
         let d = dump_until(|d| {
             [
                 "dump-sleeper",
@@ -87,6 +94,7 @@ fn parked_coroutines_show_what_they_wait_for() {
                 "dump-joiner",
                 "dump-acceptor",
                 "dump-reader",
+                "dump-consumer",
             ]
             .iter()
             .all(|n| {
@@ -119,12 +127,19 @@ fn parked_coroutines_show_what_they_wait_for() {
             ),
             "{d}"
         );
+        assert_eq!(
+            find(&d, "dump-consumer").wait,
+            Some(WaitFor::Channel),
+            "{d}"
+        );
         let text = d.to_string();
         assert!(
             text.contains("coroutine") && text.contains("'dump-joiner' [parked: join of coroutine"),
             "{text}"
         );
         assert!(d.workers().count() >= 2);
+        drop(tx);
+        assert_eq!(consumer.join().unwrap(), 0);
         acceptor.cancel();
         assert!(acceptor.join().is_err());
         drop(client);

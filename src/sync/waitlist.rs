@@ -513,12 +513,12 @@ pub(crate) fn wait<W: WaitFor>(w: &W, deadline: Option<Instant>) -> Option<W::Ou
         // the waker's last touch of it (invariant 3 in arch/sync.md): seen
         // here, the entry is gone and the waker done with the waiter.
         let token = reg.token();
-        if token != WAITING {
-            if let Some(out) = w.handed(token) {
-                reg.ticket = None;
-                reg.active = false;
-                return Some(out);
-            }
+        if token != WAITING
+            && let Some(out) = w.handed(token)
+        {
+            reg.ticket = None;
+            reg.active = false;
+            return Some(out);
         }
     }
 }

@@ -210,19 +210,19 @@ impl<T, P: Parker> Chan<T, P> {
             state.sent += 1;
             // The receiver waits on an empty queue: hand the message
             // straight to it, so it need not take the lock again.
-            if state.queue.is_empty() {
-                if let Some(&slot) = state.recv_waiters.front_unshared_data() {
-                    // SAFETY: the slot belongs to the waiting receive's
-                    // op, alive while its waiter is listed (and it is);
-                    // the receiver reads it only after seeing `HANDED`,
-                    // stored below after this write, or under this lock.
-                    unsafe { *slot.0 = Some(msg) };
-                    state.received += 1;
-                    state.recv_waiters.wake_front(HANDED, &mut wakes);
-                    drop(state);
-                    wakes.flush();
-                    return Ok(());
-                }
+            if state.queue.is_empty()
+                && let Some(&slot) = state.recv_waiters.front_unshared_data()
+            {
+                // SAFETY: the slot belongs to the waiting receive's
+                // op, alive while its waiter is listed (and it is);
+                // the receiver reads it only after seeing `HANDED`,
+                // stored below after this write, or under this lock.
+                unsafe { *slot.0 = Some(msg) };
+                state.received += 1;
+                state.recv_waiters.wake_front(HANDED, &mut wakes);
+                drop(state);
+                wakes.flush();
+                return Ok(());
             }
             state.queue.push_back(msg);
             state.recv_waiters.wake_front(NOTIFIED, &mut wakes);
@@ -423,10 +423,10 @@ impl<T, P: Parker> WaitFor for SendOp<'_, T, P> {
 
     fn abandon(&self, state: &mut State<T, P>, left: Left<()>, wakes: &mut Wakes<P>) {
         // Woken for a slot we will not use: the next sender may.
-        if let Left::Woken(_) = left {
-            if state.queue.len() < self.chan.slots() {
-                state.send_waiters.wake_front(NOTIFIED, wakes);
-            }
+        if let Left::Woken(_) = left
+            && state.queue.len() < self.chan.slots()
+        {
+            state.send_waiters.wake_front(NOTIFIED, wakes);
         }
     }
 }
