@@ -14,11 +14,15 @@ use crate::stack;
 /// (exact when nothing runs, approximate under concurrent use).
 ///
 /// ```
-/// let before = weft::stats();
-/// weft::spawn(|| ()).join().unwrap();
-/// let after = weft::stats();
-/// // The finished coroutine's stack went back to the pool.
-/// assert_eq!(after.stacks_in_use, before.stacks_in_use);
+/// // A parked coroutine holds a stack from the pool.
+/// let (tx, rx) = std::sync::mpsc::channel();
+/// let h = weft::spawn(move || {
+///     tx.send(weft::stats().stacks_in_use).unwrap();
+///     weft::park();
+/// });
+/// assert!(rx.recv().unwrap() >= 1);
+/// h.coroutine().unpark();
+/// h.join().unwrap();
 /// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 #[non_exhaustive]
