@@ -162,6 +162,10 @@ pub(crate) struct WorkerRemote {
     /// The worker locks it when a coroutine starts and when it frees one;
     /// observers lock it to read `running` and the live headers.
     pub(crate) inspect: Mutex<Vec<LiveHeader>>,
+    /// How many timers the worker has armed, published by the worker after
+    /// each change for `weft::stats()` (a relaxed store; observers get a
+    /// recent value).
+    pub(crate) timers_armed: std::sync::atomic::AtomicUsize,
 }
 
 impl WorkerRemote {
@@ -176,7 +180,14 @@ impl WorkerRemote {
             running: AtomicPtr::new(std::ptr::null_mut()),
             switches: AtomicU64::new(0),
             inspect: Mutex::new(Vec::new()),
+            timers_armed: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Worker side: records how many timers are armed now.
+    #[inline]
+    pub(crate) fn publish_timers(&self, armed: usize) {
+        self.timers_armed.store(armed, StdOrdering::Relaxed);
     }
 
     /// Worker side: `header`'s coroutine is about to run.

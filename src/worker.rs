@@ -144,7 +144,14 @@ pub(crate) fn with_current_shared<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) 
 
 /// Runs `f` with this thread's timers (only on a worker thread).
 pub(crate) fn with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
-    with_worker(|w| w.map(|w| f(&mut w.timers.borrow_mut())))
+    with_worker(|w| {
+        w.map(|w| {
+            let mut timers = w.timers.borrow_mut();
+            let result = f(&mut timers);
+            w.remote.publish_timers(timers.len());
+            result
+        })
+    })
 }
 
 /// Runs `f` with the running coroutine's local values (`None` outside
@@ -392,6 +399,7 @@ impl WorkerLocal {
                 None => break,
             }
         }
+        self.remote.publish_timers(self.timers.borrow().len());
         let io = &self.remote.io;
         let polling_needed = timeout != Some(Duration::ZERO)
             || io.sources.load(std::sync::atomic::Ordering::Relaxed) > 0;

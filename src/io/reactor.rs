@@ -74,6 +74,11 @@ impl IoShared {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Deregistered sources whose memory waits for the next poll cycle.
+    pub(crate) fn pending_release(&self) -> usize {
+        self.release.lock().unwrap().len()
+    }
+
     /// Hands the poller's strong count of a deregistered source back, to be
     /// dropped after the next full poll cycle.
     pub(crate) fn release_later(&self, io: Arc<ScheduledIo>) {
