@@ -136,12 +136,13 @@ impl Reactor {
                 continue;
             }
             let ptr = event.token().0 as *const ScheduledIo;
-            // SAFETY: a token other than WAKER_TOKEN is the address of a
+            // Soundness: a token other than WAKER_TOKEN is the address of a
             // ScheduledIo whose registration leaked a strong count to this
             // poller (Registration::new). That count is dropped only via the
             // release list, after a poll cycle that started after the
             // deregistration, and this event comes from the current cycle,
             // so the ScheduledIo is alive.
+            // SAFETY: by the soundness argument just above.
             let io = unsafe { &*ptr };
             io.dispatch(event);
             dispatched += 1;

@@ -436,9 +436,10 @@ mod tests {
             // SAFETY: restoring the default action for SIGSEGV in the
             // child only: the fault must kill it plainly.
             unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
-            // SAFETY: the address is in this stack's guard page, so the
+            // Soundness: the address is in this stack's guard page, so the
             // write faults and kills this forked child without touching
             // any memory; that is what the test checks.
+            // SAFETY: by the soundness argument just above.
             unsafe { ((bottom - 1) as *mut u8).write_volatile(1) };
         });
         assert!(libc::WIFSIGNALED(status), "child survived: {status:#x}");
