@@ -76,6 +76,7 @@ pub use join::JoinHandle;
 pub use local::CoroutineLocalKey;
 pub use observe::WaitFor;
 pub use observe::dump::{CoroutineRecord, CoroutineState, Dump, WorkerRecord, dump};
+pub use observe::stats::{Stats, stats};
 pub use runtime::{Runtime, RuntimeBuilder, run};
 pub use spawn::{Builder, spawn};
 

@@ -151,11 +151,12 @@ impl<T: 'static> CoroutineLocalKey<T> {
             Some(ptr) => ptr,
             None => THREAD_MAP.with(|map| map.get_or_init(index, self.init)),
         };
-        // SAFETY: `ptr` points into a Box owned by the current coroutine's
+        // Soundness: `ptr` points into a Box owned by the current coroutine's
         // (or thread's) map, which frees values only in `clear`, run when
         // the coroutine ends or the thread exits — not while this frame,
         // which runs on that coroutine or thread, is live. The map is only
         // reached from its own coroutine/thread, so no `&mut` aliases it.
+        // SAFETY: by the soundness argument just above.
         f(unsafe { &*ptr })
     }
 }

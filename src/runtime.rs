@@ -283,13 +283,14 @@ impl Runtime {
         F: FnOnce() -> T + Send,
         T: Send,
     {
-        // SAFETY: the borrows of `f` and `T` live until this function
+        // Soundness: the borrows of `f` and `T` live until this function
         // returns, and it returns only after `wait` saw the task complete;
         // the wait is not cancellable, and nothing between `submit` and
         // `wait` can unwind (see `submit`).
-        let (task, handle) =
-            unsafe { Builder::new().prepare_unchecked(&self.shared, f, Location::caller()) }
-                .unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"));
+        // SAFETY: by the soundness argument just above.
+        let prepared =
+            unsafe { Builder::new().prepare_unchecked(&self.shared, f, Location::caller()) };
+        let (task, handle) = prepared.unwrap_or_else(|e| panic!("failed to spawn coroutine: {e}"));
         submit(&self.shared, task);
         match handle.wait_uncancellable() {
             Ok(value) => value,

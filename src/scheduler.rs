@@ -162,6 +162,10 @@ pub(crate) struct WorkerRemote {
     /// The worker locks it when a coroutine starts and when it frees one;
     /// observers lock it to read `running` and the live headers.
     pub(crate) inspect: Mutex<Vec<LiveHeader>>,
+    /// How many timers the worker has armed, published by the worker after
+    /// each change for `weft::stats()` (a relaxed store; observers get a
+    /// recent value).
+    pub(crate) timers_armed: std::sync::atomic::AtomicUsize,
 }
 
 impl WorkerRemote {
@@ -176,7 +180,14 @@ impl WorkerRemote {
             running: AtomicPtr::new(std::ptr::null_mut()),
             switches: AtomicU64::new(0),
             inspect: Mutex::new(Vec::new()),
+            timers_armed: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// Worker side: records how many timers are armed now.
+    #[inline]
+    pub(crate) fn publish_timers(&self, armed: usize) {
+        self.timers_armed.store(armed, StdOrdering::Relaxed);
     }
 
     /// Worker side: `header`'s coroutine is about to run.
@@ -207,10 +218,11 @@ impl WorkerRemote {
     pub(crate) fn with_running<R>(&self, f: impl FnOnce(Option<&Header>) -> R) -> R {
         let _inspect = self.inspect.lock().unwrap();
         let ptr = self.running.load(StdOrdering::Acquire);
-        // SAFETY: a non-null `running` names the task the worker is
+        // Soundness: a non-null `running` names the task the worker is
         // resuming, which lives in its task table; the worker removes a
         // task only after clearing `running` (`end_run`) and while holding
         // `inspect`, which we hold, so the header outlives this call.
+        // SAFETY: by the soundness argument just above.
         f(unsafe { ptr.as_ref() })
     }
 
@@ -305,10 +317,11 @@ impl WorkerRemote {
             .iter()
             .filter(|e| !e.0.is_null())
             .map(|e| {
-                // SAFETY: a set entry points at the header of a task the
+                // Soundness: a set entry points at the header of a task the
                 // worker still owns (it clears the entry under this lock
                 // before dropping the task), so the header has a strong
                 // count we can add one to and take.
+                // SAFETY: by the soundness argument just above.
                 unsafe {
                     Arc::increment_strong_count(e.0);
                     Arc::from_raw(e.0)

@@ -186,9 +186,10 @@ impl Builder {
             };
             their_packet.complete(result);
         });
-        // SAFETY: only the lifetime changes (same layout for a boxed trait
+        // Soundness: only the lifetime changes (same layout for a boxed trait
         // object); the caller promises the borrows outlive the task.
         let body: Box<dyn for<'s> FnOnce(Start<'s>) + Send + 'static> =
+        // SAFETY: by the soundness argument just above.
             unsafe { std::mem::transmute(body) };
         let task = NewTask {
             header: header.clone(),

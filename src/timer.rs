@@ -46,6 +46,11 @@ impl Timers {
         self.entries.remove(&key);
     }
 
+    /// How many timers are armed.
+    pub(crate) fn len(&self) -> usize {
+        self.entries.len()
+    }
+
     /// The earliest deadline, if any timer is armed.
     pub(crate) fn next_deadline(&self) -> Option<Instant> {
         self.entries.first_key_value().map(|(k, _)| k.deadline)

@@ -91,10 +91,11 @@ thread_local! {
 #[inline]
 fn with_worker<R>(f: impl FnOnce(Option<&WorkerLocal>) -> R) -> R {
     let ptr = WORKER.with(|w| w.get());
-    // SAFETY: WORKER is non-null only between `WorkerLocal::run` setting it
+    // Soundness: WORKER is non-null only between `WorkerLocal::run` setting it
     // and clearing it, and the WorkerLocal outlives that span (it is owned
     // by the frame of `run_worker`, below `run`). Only this thread reads
     // its own slot, and `f` cannot keep the reference past this call.
+    // SAFETY: by the soundness argument just above.
     f(unsafe { ptr.as_ref() })
 }
 
@@ -144,7 +145,14 @@ pub(crate) fn with_current_shared<R>(f: impl FnOnce(Option<&Arc<Shared>>) -> R) 
 
 /// Runs `f` with this thread's timers (only on a worker thread).
 pub(crate) fn with_timers<R>(f: impl FnOnce(&mut Timers) -> R) -> Option<R> {
-    with_worker(|w| w.map(|w| f(&mut w.timers.borrow_mut())))
+    with_worker(|w| {
+        w.map(|w| {
+            let mut timers = w.timers.borrow_mut();
+            let result = f(&mut timers);
+            w.remote.publish_timers(timers.len());
+            result
+        })
+    })
 }
 
 /// Runs `f` with the running coroutine's local values (`None` outside
@@ -190,9 +198,10 @@ pub(crate) fn suspend(why: Suspend) {
         // SAFETY: `task` is the running task (see `current_header`).
         unsafe { (*task).yielder.get() }
     });
-    // SAFETY: the yielder was stored by this very coroutine when it
+    // Soundness: the yielder was stored by this very coroutine when it
     // started; it lives on this coroutine's stack, which we are running on,
     // so it is valid, and suspending through it is the one legal use.
+    // SAFETY: by the soundness argument just above.
     unsafe { (*yielder).suspend(why) };
 }
 
@@ -392,6 +401,7 @@ impl WorkerLocal {
                 None => break,
             }
         }
+        self.remote.publish_timers(self.timers.borrow().len());
         let io = &self.remote.io;
         let polling_needed = timeout != Some(Duration::ZERO)
             || io.sources.load(std::sync::atomic::Ordering::Relaxed) > 0;
@@ -544,9 +554,10 @@ impl WorkerLocal {
         }
         let coro = Coroutine::with_stack(stack, move |yielder: &CoYielder, ()| {
             let task = with_worker(|w| w.expect("coroutine on a worker").current.get());
-            // SAFETY: the worker set `current` to this task right before
+            // Soundness: the worker set `current` to this task right before
             // resuming it, and the task outlives its coroutine (it is
             // freed only after the coroutine returned).
+            // SAFETY: by the soundness argument just above.
             let task = unsafe { &*task };
             task.yielder.set(yielder);
             body(Start::Run(&task.locals));
@@ -566,18 +577,20 @@ impl WorkerLocal {
     /// Resumes the started coroutine `key` until it suspends or finishes.
     fn run_task(&self, key: usize) {
         let task: *const Task = self.tasks.borrow().get(key);
-        // SAFETY: tasks are boxed and leave the table only in the `Return`
+        // Soundness: tasks are boxed and leave the table only in the `Return`
         // arm below, on this thread, after the coroutine finished; so the
         // pointer stays valid for this whole call, and no `RefCell` borrow
         // of the table is held across the resume.
+        // SAFETY: by the soundness argument just above.
         let task = unsafe { &*task };
         self.current.set(task);
         self.budget.set(crate::coop::BUDGET);
         self.remote.begin_run(&task.header);
         stack::overflow::set_running(Some(task.header.name().unwrap_or("")));
-        // SAFETY: only this worker resumes its coroutines, and only from
+        // Soundness: only this worker resumes its coroutines, and only from
         // its loop (never re-entrantly from inside a coroutine), so this is
         // the one live `&mut` to the corosensei handle.
+        // SAFETY: by the soundness argument just above.
         let result = unsafe { (*task.coro.get()).resume(()) };
         stack::overflow::set_running(None);
         self.current.set(ptr::null());

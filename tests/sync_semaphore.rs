@@ -47,20 +47,26 @@ fn a_permit_released_on_one_side_wakes_a_waiter_on_the_other() {
         for (holder, waiter) in sync_common::SETTINGS {
             let sem = Arc::new(Semaphore::new(1));
             let held = Arc::new(std::sync::atomic::AtomicBool::new(false));
-            let (s, h) = (sem.clone(), held.clone());
+            // The holder releases only 20 ms after the waiter has started,
+            // however late the waiter starts on a loaded machine.
+            let waiting = Arc::new(std::sync::atomic::AtomicBool::new(false));
+            let (s, h, w) = (sem.clone(), held.clone(), waiting.clone());
             let hold = start(holder, move || {
                 let p = s.acquire();
                 h.store(true, Ordering::SeqCst);
+                while !w.load(Ordering::SeqCst) {
+                    weft::sleep(Duration::from_millis(1));
+                }
                 weft::sleep(Duration::from_millis(20));
                 drop(p);
             });
             while !held.load(Ordering::SeqCst) {
                 std::thread::yield_now();
             }
-            std::thread::sleep(Duration::from_millis(5));
             let s = sem.clone();
             let wait = start(waiter, move || {
                 let start = Instant::now();
+                waiting.store(true, Ordering::SeqCst);
                 let _p = s.acquire();
                 start.elapsed()
             });

@@ -123,7 +123,7 @@ where
         };
         theirs.complete(result);
     });
-    // SAFETY: only the lifetime changes (same layout for a boxed trait
+    // Soundness: only the lifetime changes (same layout for a boxed trait
     // object). The borrows of `f` and `T` live until this function
     // returns, and it returns only once the packet holds the result: the
     // pool calls every job exactly once (`pool` module docs) and the job
@@ -131,6 +131,7 @@ where
     // unwinds once the job is queued, and the wait below is not
     // cancellable, so no unwind leaves this frame early either. After
     // `complete`, the job only drops its `Arc` of the now empty packet.
+    // SAFETY: by the soundness argument just above.
     let job: Job = unsafe { mem::transmute::<Box<dyn FnOnce(JobStart) + Send + '_>, Job>(job) };
     Pool::global().execute(job);
     match packet.wait(false, crate::observe::WaitFor::Blocking) {

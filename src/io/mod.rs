@@ -12,3 +12,6 @@
 
 pub(crate) mod reactor;
 pub(crate) mod registration;
+
+#[cfg(all(test, loom))]
+mod loom_release;

@@ -74,6 +74,11 @@ impl IoShared {
         self.closed.load(Ordering::Acquire)
     }
 
+    /// Deregistered sources whose memory waits for the next poll cycle.
+    pub(crate) fn pending_release(&self) -> usize {
+        self.release.lock().unwrap().len()
+    }
+
     /// Hands the poller's strong count of a deregistered source back, to be
     /// dropped after the next full poll cycle.
     pub(crate) fn release_later(&self, io: Arc<ScheduledIo>) {
@@ -131,12 +136,13 @@ impl Reactor {
                 continue;
             }
             let ptr = event.token().0 as *const ScheduledIo;
-            // SAFETY: a token other than WAKER_TOKEN is the address of a
+            // Soundness: a token other than WAKER_TOKEN is the address of a
             // ScheduledIo whose registration leaked a strong count to this
             // poller (Registration::new). That count is dropped only via the
             // release list, after a poll cycle that started after the
             // deregistration, and this event comes from the current cycle,
             // so the ScheduledIo is alive.
+            // SAFETY: by the soundness argument just above.
             let io = unsafe { &*ptr };
             io.dispatch(event);
             dispatched += 1;

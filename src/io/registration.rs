@@ -47,9 +47,10 @@ impl Registration {
             mio::Interest::READABLE | mio::Interest::WRITABLE,
         );
         if let Err(e) = result {
-            // SAFETY: `token` came from Arc::into_raw just above and the
+            // Soundness: `token` came from Arc::into_raw just above and the
             // registration failed, so no event carries it: take the count
             // back exactly once.
+            // SAFETY: by the soundness argument just above.
             drop(unsafe { Arc::from_raw(token as *const ScheduledIo) });
             return Err(e);
         }
@@ -128,10 +129,11 @@ impl Drop for Registration {
         let _ = self.worker.io.registry.deregister(&mut SourceFd(&self.fd));
         self.io.set_readiness(ready::DEREGISTERED);
         let token = Arc::as_ptr(&self.io);
-        // SAFETY: Registration::new leaked exactly one strong count of
+        // Soundness: Registration::new leaked exactly one strong count of
         // `self.io` as the token; this is the one place it is taken back,
         // once per registration. The release list keeps it alive until no
         // poll cycle can still report it.
+        // SAFETY: by the soundness argument just above.
         let leaked = unsafe { Arc::from_raw(token) };
         self.worker.io.release_later(leaked);
     }

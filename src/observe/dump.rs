@@ -20,6 +20,12 @@ use crate::scheduler::Shared;
 /// Every runtime that has been built and not yet dropped.
 static RUNTIMES: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
 
+/// Every runtime built and not yet dropped, oldest first.
+pub(crate) fn live_runtimes() -> Vec<Arc<Shared>> {
+    let runtimes = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
+    runtimes.iter().filter_map(Weak::upgrade).collect()
+}
+
 /// Makes a runtime visible to [`dump`].
 pub(crate) fn register(shared: &Arc<Shared>) {
     let mut runtimes = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
@@ -148,10 +154,7 @@ impl Dump {
 pub fn dump() -> Dump {
     // The coarse clock stands still while every worker sleeps.
     super::advance_clock(std::time::Instant::now());
-    let runtimes: Vec<Arc<Shared>> = {
-        let runtimes = RUNTIMES.lock().unwrap_or_else(|e| e.into_inner());
-        runtimes.iter().filter_map(Weak::upgrade).collect()
-    };
+    let runtimes = live_runtimes();
     let mut dump = Dump::default();
     for (runtime, shared) in runtimes.iter().enumerate() {
         let not_started =

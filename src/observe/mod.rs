@@ -14,6 +14,7 @@
 
 pub(crate) mod dump;
 pub(crate) mod signal;
+pub(crate) mod stats;
 
 use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};

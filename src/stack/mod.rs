@@ -109,6 +109,10 @@ pub(crate) struct Stack {
     slab: u32,
     /// Size class.
     class: u8,
+    /// Tells valgrind this range is a stack, so switching onto it is not
+    /// taken for a wild stack-pointer move (feature `valgrind`).
+    #[cfg(feature = "valgrind")]
+    valgrind: Option<corosensei::stack::valgrind::ValgrindStackRegistration>,
 }
 
 impl Stack {
@@ -141,6 +145,9 @@ impl fmt::Debug for Stack {
 
 impl Drop for Stack {
     fn drop(&mut self) {
+        // Deregistered before the slot can be handed out again.
+        #[cfg(feature = "valgrind")]
+        drop(self.valgrind.take());
         pool::give(
             self.class as usize,
             pool::Slot {
@@ -181,18 +188,32 @@ pub(crate) fn allocate(size: usize) -> io::Result<Stack> {
     let class = class_for(size)?;
     let slot = pool::take(class)?;
     let limit = NonZeroUsize::new(slot.addr).ok_or_else(|| io::Error::other("weft: null stack"))?;
-    Ok(Stack {
+    let stack = Stack {
         limit,
         slab: slot.slab,
         class: class as u8,
-    })
+        #[cfg(feature = "valgrind")]
+        valgrind: None,
+    };
+    #[cfg(feature = "valgrind")]
+    let stack = {
+        let mut stack = stack;
+        // The whole slot, guard included: the stack pointer may touch the
+        // guard (and fault) without valgrind calling that a stack switch.
+        let len = stack.top() - stack.limit.get();
+        stack.valgrind = Some(corosensei::stack::valgrind::ValgrindStackRegistration::new(
+            stack.limit.get() as *mut u8,
+            len,
+        ));
+        stack
+    };
+    Ok(stack)
 }
 
 /// Pool counters, for tests, soak runs and diagnostics dumps.
 ///
 /// Under concurrent use they are a snapshot; they are exact when quiet.
-/// (Allowed to be unused: diagnostics may not be wired in every build.)
-#[allow(dead_code)]
+/// Published through `weft::stats()`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct PoolStats {
     /// Stacks handed out and not dropped yet.
@@ -213,7 +234,6 @@ pub(crate) fn trim() {
 }
 
 /// Current pool counters, summed over all size classes.
-#[allow(dead_code)]
 pub(crate) fn stats() -> PoolStats {
     pool::stats(None)
 }
@@ -416,9 +436,10 @@ mod tests {
             // SAFETY: restoring the default action for SIGSEGV in the
             // child only: the fault must kill it plainly.
             unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
-            // SAFETY: the address is in this stack's guard page, so the
+            // Soundness: the address is in this stack's guard page, so the
             // write faults and kills this forked child without touching
             // any memory; that is what the test checks.
+            // SAFETY: by the soundness argument just above.
             unsafe { ((bottom - 1) as *mut u8).write_volatile(1) };
         });
         assert!(libc::WIFSIGNALED(status), "child survived: {status:#x}");

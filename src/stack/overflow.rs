@@ -187,9 +187,10 @@ unsafe fn chain(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
         // SAFETY: `old` is a complete action obtained from sigaction(2).
         unsafe { libc::sigaction(sig, old, ptr::null_mut()) };
     } else if old.sa_flags & libc::SA_SIGINFO != 0 {
-        // SAFETY: with SA_SIGINFO the saved handler has this signature; we
+        // Soundness: with SA_SIGINFO the saved handler has this signature; we
         // pass it the arguments the kernel passed us.
         let f: extern "C" fn(c_int, *mut siginfo_t, *mut c_void) =
+        // SAFETY: by the soundness argument just above.
             unsafe { std::mem::transmute(handler) };
         f(sig, info, ctx);
     } else {

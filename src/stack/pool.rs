@@ -323,10 +323,11 @@ fn give_global(class: usize, slots: &mut [Slot]) {
             }
             let slab = &cp.slabs[slab_idx as usize];
             if slab.all_free(lo, lo + table) {
-                // SAFETY: every slot overlapping the range is cold (free in
+                // Soundness: every slot overlapping the range is cold (free in
                 // the global pool or fresh: no guard, contents unused) and
                 // stays so while we hold the lock; the range lies inside
                 // our slab.
+                // SAFETY: by the soundness argument just above.
                 unsafe { slab::discard(lo, table) };
             }
         }

@@ -133,9 +133,10 @@ impl<P: Parker> Waiter<P> {
     #[inline]
     pub(crate) fn reset(&self) {
         if self.state.load(Ordering::Relaxed) != WAITING {
-            // SAFETY: on no list, so no waker can reach the cell, and
+            // Soundness: on no list, so no waker can reach the cell, and
             // the claiming waker's take happened before we observed its
             // token (under its list's mutex).
+            // SAFETY: by the soundness argument just above.
             unsafe { *self.unparker.get() = Some(P::current()) };
             self.state.store(WAITING, Ordering::Relaxed);
         }
@@ -315,9 +316,10 @@ impl<P: Parker, D> WaitList<P, D> {
     pub(crate) fn wake_front(&mut self, token: usize, wakes: &mut Wakes<P>) -> Option<D> {
         debug_assert_ne!(token, WAITING);
         while let Some(entry) = self.entries.pop_front() {
-            // SAFETY: the entry was in the list until now, so its waiter
+            // Soundness: the entry was in the list until now, so its waiter
             // is alive (push contract); we hold the list's mutex, and the
             // waiter cannot leave before taking it.
+            // SAFETY: by the soundness argument just above.
             let waiter = unsafe { entry.waiter.as_ref() };
             if let Some(unparker) = waiter.claim(token, entry.shared) {
                 wakes.push(unparker);
@@ -484,10 +486,11 @@ pub(crate) fn wait<W: WaitFor>(w: &W, deadline: Option<Instant>) -> Option<W::Ou
                 waiter.reset();
                 let data = reg.data.get_or_insert_with(|| w.data()).clone();
                 let list = w.list(&mut state);
-                // SAFETY: `waiter` lives in this frame, below `reg`, whose
+                // Soundness: `waiter` lives in this frame, below `reg`, whose
                 // drop removes the entry (under this same mutex) before
                 // `waiter` goes; every path out of this function goes
                 // through `finish`, `leave` or that drop.
+                // SAFETY: by the soundness argument just above.
                 reg.ticket = Some(unsafe {
                     if queued_before {
                         list.push_front(waiter, data)

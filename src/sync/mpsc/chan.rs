@@ -213,10 +213,11 @@ impl<T, P: Parker> Chan<T, P> {
             if state.queue.is_empty()
                 && let Some(&slot) = state.recv_waiters.front_unshared_data()
             {
-                // SAFETY: the slot belongs to the waiting receive's
+                // Soundness: the slot belongs to the waiting receive's
                 // op, alive while its waiter is listed (and it is);
                 // the receiver reads it only after seeing `HANDED`,
                 // stored below after this write, or under this lock.
+                // SAFETY: by the soundness argument just above.
                 unsafe { *slot.0 = Some(msg) };
                 state.received += 1;
                 state.recv_waiters.wake_front(HANDED, &mut wakes);
@@ -318,9 +319,10 @@ struct RecvOp<'a, T, P: Parker> {
 impl<T, P: Parker> RecvOp<'_, T, P> {
     /// Takes the handed message. Only after seeing `HANDED`.
     fn take_handed(&self) -> T {
-        // SAFETY: the sender wrote the slot before storing `HANDED`, and
+        // Soundness: the sender wrote the slot before storing `HANDED`, and
         // never touches it after; we saw the token (Acquire), and we are
         // the op's only user.
+        // SAFETY: by the soundness argument just above.
         unsafe { (*self.slot.get()).take() }.expect("a handed message is in the slot")
     }
 }
