@@ -364,8 +364,8 @@ fn remark_on_ceiling(table: &mut Table) {
         table.remarks.push(format!(
             "The best server ({best}, {figure_text}/s) gets at least 90% of what the load \
              generator drives against its own bare mio server ({ceiling_text}/s): the servers \
-             at the top of this row are bound by the client, the loopback device and the \
-             two cores they share, not by their runtimes."
+             near the top of this row are limited by what they share with it (the client, \
+             the loopback device, the two cores), not by their runtimes alone."
         ));
     } else {
         table.remarks.push(format!(

@@ -198,12 +198,16 @@ impl Table {
     }
 }
 
-/// `1.23` as "1.23× as fast", `0.8` as "20% slower" (speeds: >1 better).
+/// A speed ratio (>1 better) in words: `1.23` as "1.23× ahead", `0.9`
+/// as "10% behind (0.90×)", `0.25` as "4.0× behind (0.25×)". "Ahead" and
+/// "behind" fit times, rates and memory alike.
 pub fn ratio_words(r: f64) -> String {
     if r >= 1.0 {
-        format!("{r:.2}× as fast")
+        format!("{r:.2}× ahead")
+    } else if r >= 0.5 {
+        format!("{:.0}% behind ({r:.2}×)", (1.0 - r) * 100.0)
     } else {
-        format!("{:.0}% slower ({r:.2}×)", (1.0 - r) * 100.0)
+        format!("{:.1}× behind ({r:.2}×)", 1.0 / r)
     }
 }
 
