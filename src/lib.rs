@@ -171,5 +171,5 @@ pub fn park() {
     park::park();
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, weft_loom))]
 mod loom_idle;

@@ -1,7 +1,7 @@
 //! `loom` model of the idle-worker protocol: a coroutine queued by a
 //! spawner is never stranded while every worker sleeps.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test --release --lib loom`.
+//! Run with `RUSTFLAGS="--cfg weft_loom" cargo test --release --lib loom`.
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -17,7 +17,7 @@
 //!   dispatch checks: the event must reach the registration that was in
 //!   the interest list when the event was collected.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test --release --lib loom`.
+//! Run with `RUSTFLAGS="--cfg weft_loom" cargo test --release --lib loom`.
 
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::sync::{Arc, Mutex};

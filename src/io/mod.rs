@@ -13,5 +13,5 @@
 pub(crate) mod reactor;
 pub(crate) mod registration;
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, weft_loom))]
 mod loom_release;

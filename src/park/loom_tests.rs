@@ -1,7 +1,7 @@
 //! `loom` models of the parking handshake: every interleaving of a
 //! coroutine parking in two halves against unparks from other threads.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test --release --lib loom`.
+//! Run with `RUSTFLAGS="--cfg weft_loom" cargo test --release --lib loom`.
 
 use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};

@@ -156,5 +156,5 @@ pub(crate) fn park_uncancellable() {
     }
 }
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, weft_loom))]
 mod loom_tests;

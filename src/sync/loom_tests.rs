@@ -9,7 +9,7 @@
 //! through ([`Parker::abandoned`]: loom cannot switch threads while one
 //! unwinds), so the pass-on of unused wakes and grants is modelled too.
 //!
-//! Run with `RUSTFLAGS="--cfg loom" cargo test --release --lib loom`.
+//! Run with `RUSTFLAGS="--cfg weft_loom" cargo test --release --lib loom`.
 
 use std::cell::RefCell;
 use std::sync::mpsc::{RecvError, SendError, TryRecvError};

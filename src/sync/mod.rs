@@ -70,5 +70,5 @@ pub use std::sync::{
     Weak, atomic,
 };
 
-#[cfg(all(test, loom))]
+#[cfg(all(test, weft_loom))]
 mod loom_tests;

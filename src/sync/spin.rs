@@ -12,7 +12,7 @@
 //! thread, in case the holder was preempted (crossbeam-channel guards its
 //! waker lists the same way).
 //!
-//! Under `--cfg loom` the primitives that loom models use loom's mutex
+//! Under `--cfg weft_loom` the primitives that loom models use loom's mutex
 //! instead, so the model sees every interleaving of the critical sections.
 
 use std::cell::UnsafeCell;
@@ -111,16 +111,16 @@ impl<T> Drop for SpinGuard<'_, T> {
 }
 
 /// The lock of the loom-modelled primitives (channel, semaphore): the
-/// spin lock normally, loom's mutex under `--cfg loom`.
-#[cfg(not(loom))]
+/// spin lock normally, loom's mutex under `--cfg weft_loom`.
+#[cfg(not(weft_loom))]
 pub(crate) type ModelLock<T> = SpinLock<T>;
 
 /// The lock of the loom-modelled primitives (channel, semaphore): the
-/// spin lock normally, loom's mutex under `--cfg loom`.
-#[cfg(loom)]
+/// spin lock normally, loom's mutex under `--cfg weft_loom`.
+#[cfg(weft_loom)]
 pub(crate) struct ModelLock<T>(loom::sync::Mutex<T>);
 
-#[cfg(loom)]
+#[cfg(weft_loom)]
 impl<T> ModelLock<T> {
     pub(crate) fn new(value: T) -> ModelLock<T> {
         ModelLock(loom::sync::Mutex::new(value))
