@@ -80,3 +80,21 @@ pub fn busy(window: Duration) -> f64 {
         0.0
     }
 }
+
+/// Total time [`settle`] has waited so far, in milliseconds.
+pub static WAITED_MS: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Waits (up to 15 s) until other work leaves the machine nearly idle,
+/// so a measurement does not start in the middle of someone else's
+/// build. Called between measurements, when this runner itself is idle.
+pub fn settle() {
+    let start = std::time::Instant::now();
+    while busy(Duration::from_millis(200)) > 0.15 && start.elapsed() < Duration::from_secs(15) {
+        std::thread::sleep(Duration::from_millis(800));
+    }
+    let waited = start.elapsed().saturating_sub(Duration::from_millis(200));
+    WAITED_MS.fetch_add(
+        waited.as_millis() as u64,
+        std::sync::atomic::Ordering::Relaxed,
+    );
+}

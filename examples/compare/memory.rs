@@ -42,6 +42,7 @@ pub fn run() -> Vec<Table> {
                 spawn.push(Row::failed(peer.name(), why));
                 continue;
             }
+            super::machine::settle();
             let mut cmd = Command::new(child::own_exe());
             cmd.args(["--child", "idle", peer.name(), &n.to_string()]);
             match child::run(&mut cmd, Duration::from_secs(180)) {

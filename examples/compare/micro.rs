@@ -87,6 +87,7 @@ pub fn run(budget: Duration) -> Vec<Table> {
 }
 
 fn measure(workload: Workload, peer: Peer, budget: Duration) -> Row {
+    super::machine::settle();
     let mut cmd = Command::new(child::own_exe());
     cmd.args(["--child", "micro", workload.name(), peer.name()])
         .arg(format!("--budget-ms={}", budget.as_millis()));

@@ -158,6 +158,7 @@ pub fn run(workers: usize, secs: f64, rounds: usize) -> Vec<Table> {
                 order.reverse();
             }
             for si in order {
+                super::machine::settle();
                 let row = match SERVERS.get(si) {
                     Some(server) => {
                         let program = if w.http { &server.http } else { &server.echo };

@@ -102,6 +102,14 @@ pub fn write(root: &Path, cx: &Context, sections: &[Section]) -> Result<(), Stri
         cx.busy_before * 100.0,
         cx.busy_after * 100.0
     );
+    let waited = super::machine::WAITED_MS.load(std::sync::atomic::Ordering::Relaxed);
+    let _ = writeln!(
+        md,
+        "Before each measurement the runner waits (up to 15 s) for other work to leave the \
+         machine idle; it waited {:.0} s in all. The *other load* column of the network \
+         tables shows what still ran during each measurement.\n",
+        waited as f64 / 1000.0
+    );
     if cx.busy_before.max(cx.busy_after) > 0.1 {
         let _ = writeln!(
             md,

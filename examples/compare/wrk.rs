@@ -55,6 +55,7 @@ pub fn run(workers: usize, secs: f64) -> Table {
         .iter()
         .map(|server| {
             let peer = server.peer;
+            super::machine::settle();
             eprint!("  wrk on {peer} ... ");
             let row = match start(&server.http, workers) {
                 Err(e) => Row::failed(peer, e),
