@@ -19,7 +19,6 @@ pub(crate) const BUDGET: u32 = 128;
 /// it is spent. Does nothing outside coroutines. A parking point when it
 /// yields.
 #[inline]
-#[allow(dead_code)] // called by weft::net and weft::sync
 pub(crate) fn proceed() {
     if crate::worker::consume_budget() {
         crate::yield_now();

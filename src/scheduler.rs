@@ -207,14 +207,12 @@ impl WorkerRemote {
     }
 
     /// How many coroutines this worker has resumed so far.
-    #[allow(dead_code)]
     pub(crate) fn switches(&self) -> u64 {
         self.switches.load(StdOrdering::Relaxed)
     }
 
     /// Observer side: runs `f` on the header of the coroutine running on
     /// this worker right now (`None` if the worker is in its own loop).
-    #[allow(dead_code)]
     pub(crate) fn with_running<R>(&self, f: impl FnOnce(Option<&Header>) -> R) -> R {
         let _inspect = self.inspect.lock().unwrap();
         let ptr = self.running.load(StdOrdering::Acquire);

@@ -169,10 +169,6 @@ const TICK_SHIFT: usize = 8;
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct ReadyEvent {
     tick: usize,
-    /// The readiness bits seen (shown by `Debug`; weft::net retries the
-    /// syscall rather than trusting them).
-    #[allow(dead_code)]
-    pub(crate) ready: usize,
 }
 
 impl ScheduledIo {
@@ -253,7 +249,6 @@ impl ScheduledIo {
         if Self::satisfies(cur & ready::MASK, interest) {
             Some(ReadyEvent {
                 tick: cur >> TICK_SHIFT,
-                ready: cur & ready::MASK,
             })
         } else {
             None

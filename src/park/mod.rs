@@ -58,16 +58,6 @@ impl Unparker {
             Unparker::Thread(thread) => thread.unpark(),
         }
     }
-
-    /// Whether two unparkers wake the same waiter.
-    #[allow(dead_code)]
-    pub(crate) fn same_waiter(&self, other: &Unparker) -> bool {
-        match (self, other) {
-            (Unparker::Coroutine(a), Unparker::Coroutine(b)) => Arc::ptr_eq(a, b),
-            (Unparker::Thread(a), Unparker::Thread(b)) => a.id() == b.id(),
-            _ => false,
-        }
-    }
 }
 
 /// Unwinds with [`Cancelled`] if the running coroutine was cancelled
@@ -78,12 +68,6 @@ pub(crate) fn check_cancelled() {
     if cancelled && !thread::panicking() {
         panic::resume_unwind(Box::new(Cancelled));
     }
-}
-
-/// Whether the running coroutine has been cancelled (false on threads).
-#[allow(dead_code)]
-pub(crate) fn is_cancelled() -> bool {
-    worker::with_current_header(|h| h.is_some_and(|h| h.is_cancelled()))
 }
 
 /// Parks the calling coroutine until unparked, or the calling thread via

@@ -115,7 +115,6 @@ impl ParkState {
 
     /// Whether the coroutine is suspended waiting for an unpark (racy; for
     /// diagnostics).
-    #[allow(dead_code)]
     pub fn is_parked(&self) -> bool {
         self.0.load(Ordering::Relaxed) == PARKED
     }

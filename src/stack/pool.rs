@@ -335,7 +335,6 @@ fn give_global(class: usize, slots: &mut [Slot]) {
 }
 
 /// Counters of one class (`Some`) or of all classes (`None`).
-#[allow(dead_code)] // only through `super::stats`, which may be unused
 pub(super) fn stats(class: Option<usize>) -> PoolStats {
     let g = global();
     let classes = match class {
