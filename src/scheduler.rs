@@ -259,9 +259,13 @@ impl WorkerRemote {
         ready.extend(inbox.drain(..));
     }
 
-    /// Worker side: releases the inbox's spare capacity.
+    /// Worker side: releases the inbox's spare capacity (by `realloc`,
+    /// see `WorkerLocal::trim`).
     pub(crate) fn shrink_inbox(&self) {
-        self.inbox.lock().unwrap().shrink_to_fit();
+        self.inbox
+            .lock()
+            .unwrap()
+            .shrink_to(crate::worker::SMALL_CAPACITY);
     }
 
     /// Worker side: announces that the worker is about to block in its

@@ -61,6 +61,10 @@ const MAINTENANCE_INTERVAL: u32 = 61;
 /// returns soon after a burst.
 const TRIM_AFTER: Duration = Duration::from_secs(1);
 
+/// Capacity a trimmed queue or table keeps: small enough not to matter,
+/// non-zero so shrinking is a `realloc` and not a `free` (see `trim`).
+pub(crate) const SMALL_CAPACITY: usize = 64;
+
 /// The worker-thread-only state of one worker.
 pub(crate) struct WorkerLocal {
     pub(crate) shared: Arc<Shared>,
@@ -488,17 +492,26 @@ impl WorkerLocal {
 
     /// Gives memory a burst left behind back to the OS: the stacks this
     /// worker keeps hot, and the spare capacity of its queues and tables.
+    ///
+    /// Tables shrink with `shrink_to(SMALL_CAPACITY)`, a `realloc`, never
+    /// with a `free` of the big block: glibc raises its trim threshold to
+    /// twice the size of every large block freed, and from then on keeps
+    /// that much unused memory at the top of each heap (see
+    /// `arch/stacks.md`, "Memory the allocator keeps").
     fn trim(&self) {
         self.trimmed_at.set(self.tick.get());
         stack::trim();
         let mut ready = self.ready.borrow_mut();
-        ready.shrink_to_fit();
+        ready.shrink_to(SMALL_CAPACITY);
         let mut tasks = self.tasks.borrow_mut();
         if tasks.len == 0 {
-            *tasks = TaskTable::default();
+            tasks.slots.clear();
+            tasks.slots.shrink_to(SMALL_CAPACITY);
+            tasks.free.clear();
+            tasks.free.shrink_to(SMALL_CAPACITY);
             let mut inspect = self.remote.inspect.lock().unwrap();
             inspect.clear();
-            inspect.shrink_to_fit();
+            inspect.shrink_to(SMALL_CAPACITY);
         }
         drop((ready, tasks));
         self.remote.shrink_inbox();

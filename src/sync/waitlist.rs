@@ -335,6 +335,9 @@ impl<P: Parker, D> WaitList<P, D> {
     }
 }
 
+/// How many unparkers `Wakes` holds back at most; more are woken at once.
+const WAKE_BATCH: usize = 256;
+
 /// Unparkers collected under a lock, to be woken once it is released (an
 /// unpark may take another worker's inbox lock or a syscall; no reason to
 /// make everyone wait for that). Unparks whatever is left when dropped,
@@ -358,6 +361,15 @@ impl<P: Parker> Wakes<P> {
         if self.first.is_none() {
             self.first = Some(unparker);
         } else {
+            if self.more.len() == WAKE_BATCH {
+                // A wake-all of a huge list: wake this batch now, under
+                // the lock (correct, only slower), rather than grow a
+                // buffer of a million entries whose `free` would make
+                // glibc keep that much memory (see arch/stacks.md).
+                for unparker in self.more.drain(..) {
+                    P::unpark(&unparker);
+                }
+            }
             self.more.push(unparker);
         }
     }
