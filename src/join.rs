@@ -85,6 +85,9 @@ pub struct JoinHandle<T> {
     header: Arc<Header>,
     coroutine: Coroutine,
     packet: Arc<Packet<T>>,
+    /// The job runs on the blocking pool (`spawn_blocking`), not as a
+    /// coroutine: a dump shows its joiner waiting for `Blocking` work.
+    blocking_job: bool,
 }
 
 impl<T> JoinHandle<T> {
@@ -93,6 +96,24 @@ impl<T> JoinHandle<T> {
             coroutine: Coroutine::from_header(header.clone()),
             header,
             packet,
+            blocking_job: false,
+        }
+    }
+
+    /// A handle to a job of the blocking pool.
+    pub(crate) fn for_blocking_job(header: Arc<Header>, packet: Arc<Packet<T>>) -> JoinHandle<T> {
+        JoinHandle {
+            blocking_job: true,
+            ..JoinHandle::new(header, packet)
+        }
+    }
+
+    /// What a joiner parked on this handle is waiting for.
+    fn wait_reason(&self) -> WaitFor {
+        if self.blocking_job {
+            WaitFor::Blocking
+        } else {
+            WaitFor::Join(self.id())
         }
     }
 
@@ -110,7 +131,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(err.downcast_ref::<&str>(), Some(&"boom"));
     /// ```
     pub fn join(self) -> thread::Result<T> {
-        self.packet.wait(true, WaitFor::Join(self.id()))
+        self.packet.wait(true, self.wait_reason())
     }
 
     /// Whether the coroutine has finished (returned, panicked or been
@@ -180,6 +201,6 @@ impl<T> fmt::Debug for JoinHandle<T> {
 impl<T> JoinHandle<T> {
     /// `join` whose wait a cancel of the caller cannot interrupt.
     pub(crate) fn wait_uncancellable(self) -> thread::Result<T> {
-        self.packet.wait(false, WaitFor::Join(self.id()))
+        self.packet.wait(false, self.wait_reason())
     }
 }

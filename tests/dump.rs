@@ -151,6 +151,42 @@ fn parked_coroutines_show_what_they_wait_for() {
 }
 
 #[test]
+fn joining_a_blocking_job_shows_blocking_work() {
+    with_timeout(20, || {
+        let rt = runtime(1);
+        let release = Arc::new(AtomicBool::new(false));
+        let r = release.clone();
+        let joiner = rt.block_on(move || {
+            weft::Builder::new()
+                .name("dump-blocking-joiner".into())
+                .spawn(move || {
+                    weft::spawn_blocking(move || {
+                        while !r.load(Ordering::Acquire) {
+                            std::thread::sleep(Duration::from_millis(1));
+                        }
+                    })
+                    .join()
+                    .unwrap()
+                })
+                .unwrap()
+        });
+        let d = dump_until(|d| {
+            d.coroutines().any(|c| {
+                c.name.as_deref() == Some("dump-blocking-joiner")
+                    && c.state == CoroutineState::Parked
+            })
+        });
+        assert_eq!(
+            find(&d, "dump-blocking-joiner").wait,
+            Some(WaitFor::Blocking),
+            "{d}"
+        );
+        release.store(true, Ordering::Release);
+        joiner.join().unwrap();
+    });
+}
+
+#[test]
 fn a_dump_completes_while_every_worker_is_busy() {
     with_timeout(20, || {
         let rt = runtime(2);

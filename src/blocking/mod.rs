@@ -74,7 +74,7 @@ where
 {
     let header = Header::new(None, std::panic::Location::caller());
     let packet = Packet::new();
-    let handle = JoinHandle::new(header.clone(), packet.clone());
+    let handle = JoinHandle::for_blocking_job(header.clone(), packet.clone());
     pool.execute(Box::new(move |start| {
         let result = match start {
             JobStart::Run if header.is_cancelled() => {
