@@ -17,12 +17,9 @@ use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-fn workers() -> usize {
-    std::env::var("WEFT_BENCH_WORKERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2)
-}
+#[path = "rt.rs"]
+mod rt;
+use rt::workers;
 
 fn round_trip(c: &mut Criterion) {
     let mut g = c.benchmark_group("spawn_blocking");

@@ -14,24 +14,9 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-fn workers() -> usize {
-    std::env::var("WEFT_BENCH_WORKERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2)
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers())
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn weft_rt() -> weft::Runtime {
-    weft::Runtime::builder().workers(workers()).build().unwrap()
-}
+#[path = "rt.rs"]
+mod rt;
+use rt::{tokio_rt, weft_rt};
 
 /// A weft echo server; returns its address.
 fn weft_echo_server(rt: &weft::Runtime) -> std::net::SocketAddr {

@@ -18,24 +18,9 @@ use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn workers() -> usize {
-    std::env::var("WEFT_BENCH_WORKERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(2)
-}
-
-fn tokio_rt() -> tokio::runtime::Runtime {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers())
-        .enable_all()
-        .build()
-        .unwrap()
-}
-
-fn weft_rt() -> weft::Runtime {
-    weft::Runtime::builder().workers(workers()).build().unwrap()
-}
+#[path = "rt.rs"]
+mod rt;
+use rt::{tokio_rt, weft_rt};
 
 fn group<'c>(
     c: &'c mut Criterion,

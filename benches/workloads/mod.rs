@@ -38,15 +38,9 @@ pub const LOCKERS: u64 = 100;
 /// Lock-increment-unlock rounds per task in the `mutex` workload.
 pub const LOCKS_EACH: u64 = 10_000;
 
-/// The number of worker threads every peer gets: `WEFT_BENCH_WORKERS`,
-/// default 2.
-pub fn workers() -> usize {
-    std::env::var("WEFT_BENCH_WORKERS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .filter(|&n| n > 0)
-        .unwrap_or(2)
-}
+#[path = "../rt.rs"]
+mod rt;
+pub use rt::workers;
 
 /// One implementation the comparison runs.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
