@@ -85,7 +85,10 @@ fn main() {
     println!("all joined after:      {:.3} s", wall.as_secs_f64());
     println!("resident after join:   {} MiB", rss_after / 1024);
     println!(
-        "resident 2 s later:    {:.1} MiB (workers idle: stacks and queues trimmed)",
-        rss_idle as f64 / 1024.0
+        "resident 2 s later:    {:.1} MiB (workers idle: stacks and queues trimmed; \
+         {:.2}% of the burst still resident)",
+        rss_idle as f64 / 1024.0,
+        rss_idle.saturating_sub(rss_before) as f64 * 100.0
+            / rss_all_asleep.saturating_sub(rss_before).max(1) as f64
     );
 }
