@@ -8,16 +8,23 @@
 //! I/O poller, a channel, a joiner) holds an `Arc<Header>` and calls
 //! [`Header::unpark`]. The coroutine's stack and the corosensei handle stay
 //! with the owning worker and never cross threads.
+//!
+//! A coroutine costs one heap allocation at spawn: the header's fields,
+//! followed by a [`Tail`] the spawner chose — the join packet and the
+//! closure, of types only the spawner knows. `Header` is that allocation
+//! with its tail type erased, so `Arc<Header>` is a (fat) pointer to all of
+//! it and the last clone frees all of it.
 
 use std::fmt;
 use std::num::NonZeroU64;
+use std::ops::Deref;
 use std::panic::Location;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::observe::Observed;
 use crate::park::state::ParkState;
-use crate::scheduler::WorkerRemote;
+use crate::scheduler::{Start, WorkerRemote};
 
 /// A unique identifier of a coroutine, like [`std::thread::ThreadId`].
 ///
@@ -77,8 +84,41 @@ pub(crate) struct Owner {
     pub(crate) key: usize,
 }
 
-/// The shared, thread-safe part of a coroutine.
-pub(crate) struct Header {
+/// What follows a coroutine's header in its allocation: its join packet
+/// and, until it starts, its closure (`spawn.rs`), or just a packet (the
+/// blocking pool's jobs).
+pub(crate) trait Tail: Send + Sync {
+    /// Enters the coroutine's body: runs the closure (`Start::Run`) or
+    /// drops it unrun, and completes the join packet.
+    ///
+    /// # Safety
+    /// Called at most once, by the one owner of the coroutine's `NewTask`
+    /// (the worker that starts, cancels or fails it): the closure is taken
+    /// out of an `UnsafeCell` without synchronisation.
+    unsafe fn start(&self, start: Start<'_>);
+}
+
+/// A coroutine's header fields followed by its tail. Only ever used behind
+/// an `Arc`, as [`Header`] once the tail's type is erased.
+pub(crate) struct HeaderWith<T: ?Sized> {
+    fields: HeaderFields,
+    pub(crate) tail: T,
+}
+
+/// The shared, thread-safe part of a coroutine: its header fields (through
+/// `Deref`) and its type-erased tail, in one allocation.
+pub(crate) type Header = HeaderWith<dyn Tail>;
+
+impl<T: ?Sized> Deref for HeaderWith<T> {
+    type Target = HeaderFields;
+
+    fn deref(&self) -> &HeaderFields {
+        &self.fields
+    }
+}
+
+/// The header's own fields.
+pub(crate) struct HeaderFields {
     id: CoroutineId,
     name: Option<String>,
     pub(crate) park: ParkState,
@@ -90,19 +130,31 @@ pub(crate) struct Header {
     pub(crate) observed: Observed,
 }
 
-impl Header {
-    pub(crate) fn new(name: Option<String>, spawned_at: &'static Location<'static>) -> Arc<Header> {
-        Arc::new(Header {
-            id: CoroutineId::next(),
-            name,
-            park: ParkState::new(),
-            cancelled: AtomicBool::new(false),
-            owner: OnceLock::new(),
-            spawned_at,
-            observed: Observed::default(),
+impl<T> HeaderWith<T> {
+    /// A new coroutine's allocation: fresh header fields, then `tail`.
+    /// Coerce the `Arc` to `Arc<Header>` after taking what the spawner
+    /// needs from the typed tail.
+    pub(crate) fn new(
+        name: Option<String>,
+        spawned_at: &'static Location<'static>,
+        tail: T,
+    ) -> Arc<HeaderWith<T>> {
+        Arc::new(HeaderWith {
+            fields: HeaderFields {
+                id: CoroutineId::next(),
+                name,
+                park: ParkState::new(),
+                cancelled: AtomicBool::new(false),
+                owner: OnceLock::new(),
+                spawned_at,
+                observed: Observed::default(),
+            },
+            tail,
         })
     }
+}
 
+impl HeaderFields {
     pub(crate) fn id(&self) -> CoroutineId {
         self.id
     }
@@ -114,7 +166,9 @@ impl Header {
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
     }
+}
 
+impl Header {
     /// Asks the coroutine to unwind from its next parking point, and wakes
     /// it if it is parked now.
     pub(crate) fn cancel(self: &Arc<Self>) {

@@ -2,13 +2,15 @@
 //! (parks it) or from a thread (blocks it).
 
 use std::fmt;
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use crate::coroutine::{Coroutine, CoroutineId, Header};
+use crate::coroutine::{Coroutine, CoroutineId, Header, Tail};
 use crate::observe::WaitFor;
 use crate::park::{self, Unparker};
+use crate::scheduler::Start;
 
 /// Where a coroutine leaves its result for its [`JoinHandle`].
 pub(crate) struct Packet<T> {
@@ -22,14 +24,20 @@ struct Slot<T> {
 }
 
 impl<T> Packet<T> {
-    pub(crate) fn new() -> Arc<Packet<T>> {
-        Arc::new(Packet {
+    /// An empty packet, to be placed in a coroutine's allocation.
+    pub(crate) fn empty() -> Packet<T> {
+        Packet {
             slot: Mutex::new(Slot {
                 result: None,
                 waiter: None,
             }),
             finished: AtomicBool::new(false),
-        })
+        }
+    }
+
+    /// An empty packet of its own (for work that has no header).
+    pub(crate) fn new() -> Arc<Packet<T>> {
+        Arc::new(Packet::empty())
     }
 
     /// Stores the result and wakes the joiner, if one waits.
@@ -71,6 +79,14 @@ impl<T> Packet<T> {
     }
 }
 
+/// A blocking-pool job's header has just a packet for a tail: the job
+/// runs on a pool thread, never as a coroutine.
+impl<T: Send> Tail for Packet<T> {
+    unsafe fn start(&self, _: Start<'_>) {
+        unreachable!("a blocking job is never started as a coroutine")
+    }
+}
+
 /// An owned permission to join a coroutine (wait for it to finish), like
 /// [`std::thread::JoinHandle`].
 ///
@@ -84,14 +100,29 @@ impl<T> Packet<T> {
 pub struct JoinHandle<T> {
     header: Arc<Header>,
     coroutine: Coroutine,
-    packet: Arc<Packet<T>>,
+    /// The packet in the tail of `header`'s allocation, which `header`
+    /// keeps alive.
+    packet: NonNull<Packet<T>>,
     /// The job runs on the blocking pool (`spawn_blocking`), not as a
     /// coroutine: a dump shows its joiner waiting for `Blocking` work.
     blocking_job: bool,
 }
 
+// SAFETY: a handle is an `Arc<Header>` (Send + Sync) plus shared access to
+// a `Packet<T>` inside that allocation; `Packet<T>` is Send + Sync when `T`
+// is Send (a mutex around the result), exactly the bound of the
+// `Arc<Packet<T>>` a handle could hold instead.
+unsafe impl<T: Send> Send for JoinHandle<T> {}
+// SAFETY: as for `Send` just above.
+unsafe impl<T: Send> Sync for JoinHandle<T> {}
+
 impl<T> JoinHandle<T> {
-    pub(crate) fn new(header: Arc<Header>, packet: Arc<Packet<T>>) -> JoinHandle<T> {
+    /// A handle to the coroutine whose allocation `header` is.
+    ///
+    /// # Safety
+    /// `packet` must point at the `Packet<T>` in the tail of `header`'s own
+    /// allocation (so it lives as long as `header` does).
+    pub(crate) unsafe fn new(header: Arc<Header>, packet: NonNull<Packet<T>>) -> JoinHandle<T> {
         JoinHandle {
             coroutine: Coroutine::from_header(header.clone()),
             header,
@@ -101,11 +132,24 @@ impl<T> JoinHandle<T> {
     }
 
     /// A handle to a job of the blocking pool.
-    pub(crate) fn for_blocking_job(header: Arc<Header>, packet: Arc<Packet<T>>) -> JoinHandle<T> {
+    ///
+    /// # Safety
+    /// As for [`JoinHandle::new`].
+    pub(crate) unsafe fn for_blocking_job(
+        header: Arc<Header>,
+        packet: NonNull<Packet<T>>,
+    ) -> JoinHandle<T> {
         JoinHandle {
             blocking_job: true,
-            ..JoinHandle::new(header, packet)
+            // SAFETY: our caller's promise is the one `new` needs.
+            ..unsafe { JoinHandle::new(header, packet) }
         }
+    }
+
+    fn packet(&self) -> &Packet<T> {
+        // SAFETY: `packet` points into the allocation that `self.header`
+        // keeps alive (the promise of `new`), and is only ever shared.
+        unsafe { self.packet.as_ref() }
     }
 
     /// What a joiner parked on this handle is waiting for.
@@ -131,7 +175,7 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(err.downcast_ref::<&str>(), Some(&"boom"));
     /// ```
     pub fn join(self) -> thread::Result<T> {
-        self.packet.wait(true, self.wait_reason())
+        self.packet().wait(true, self.wait_reason())
     }
 
     /// Whether the coroutine has finished (returned, panicked or been
@@ -145,7 +189,7 @@ impl<T> JoinHandle<T> {
     /// h.join().unwrap();
     /// ```
     pub fn is_finished(&self) -> bool {
-        self.packet.finished.load(Ordering::Acquire)
+        self.packet().finished.load(Ordering::Acquire)
     }
 
     /// Cancels the coroutine: it unwinds from its next parking point (any
@@ -201,6 +245,6 @@ impl<T> fmt::Debug for JoinHandle<T> {
 impl<T> JoinHandle<T> {
     /// `join` whose wait a cancel of the caller cannot interrupt.
     pub(crate) fn wait_uncancellable(self) -> thread::Result<T> {
-        self.packet.wait(false, self.wait_reason())
+        self.packet().wait(false, self.wait_reason())
     }
 }

@@ -18,12 +18,13 @@
 //! queue before it sleeps, so a spawn is never stranded while workers
 //! sleep (`tests/loom_idle.rs`-style reasoning is in `arch/scheduler.md`).
 
+use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU64, Ordering as StdOrdering};
 use std::sync::{Arc, Mutex};
 
 use crossbeam_deque::{Injector, Stealer};
 
-use crate::coroutine::Header;
+use crate::coroutine::{Header, HeaderFields};
 use crate::io::reactor::IoShared;
 use crate::local::LocalMap;
 use crate::loom::{AtomicUsize, Mutex as IdleMutex, Ordering, fence};
@@ -40,17 +41,20 @@ pub(crate) enum Start<'a> {
     Failed(String),
 }
 
-/// A coroutine that has not started: its header, its body and the size of
-/// the stack it will get when a worker starts it. Everything in it is
+/// A coroutine that has not started: its header (whose tail holds its
+/// body) and the size of the stack it will get when a worker starts it. Everything in it is
 /// `Send`, so it can be stolen.
 ///
 /// The stack is taken from the pool only when the coroutine starts, so a
 /// burst of spawns that are run one after another reuses a few hot stacks
 /// instead of touching a fresh one each.
+///
+/// Whoever holds the `NewTask` owns the right to enter the body in the
+/// header's tail (`Tail::start`): the task is not `Clone`, and entering it
+/// consumes it (or, for a started coroutine, moves the header into the
+/// worker's `Task`, whose coroutine enters the body once).
 pub(crate) struct NewTask {
     pub(crate) header: Arc<Header>,
-    /// Runs the user's closure (or not) and completes the join handle.
-    pub(crate) body: Box<dyn for<'a> FnOnce(Start<'a>) + Send>,
     pub(crate) stack_size: usize,
 }
 
@@ -58,13 +62,15 @@ impl NewTask {
     /// Completes the task as cancelled, without running it.
     pub(crate) fn cancel(self) {
         self.header.park.set_done();
-        (self.body)(Start::Cancelled);
+        // SAFETY: we own the task and consume it: the one entry.
+        unsafe { self.header.tail.start(Start::Cancelled) };
     }
 
     /// Completes the task with a start failure, without running it.
     pub(crate) fn fail(self, message: String) {
         self.header.park.set_done();
-        (self.body)(Start::Failed(message));
+        // SAFETY: we own the task and consume it: the one entry.
+        unsafe { self.header.tail.start(Start::Failed(message)) };
     }
 }
 
@@ -152,7 +158,7 @@ pub(crate) struct WorkerRemote {
     /// The header of the coroutine running on this worker now, or null.
     /// Written by the worker around every resume; read by observers (the
     /// stall watchdog, dumps) only under `inspect`.
-    running: AtomicPtr<Header>,
+    running: AtomicPtr<HeaderFields>,
     /// Resumes so far; only the worker writes it (a plain store, no
     /// read-modify-write on the hot path). An observer that sees it
     /// unchanged while `running` is set knows one coroutine has been
@@ -195,8 +201,8 @@ impl WorkerRemote {
     pub(crate) fn begin_run(&self, header: &Arc<Header>) {
         let n = self.switches.load(StdOrdering::Relaxed);
         self.switches.store(n.wrapping_add(1), StdOrdering::Relaxed);
-        self.running
-            .store(Arc::as_ptr(header).cast_mut(), StdOrdering::Release);
+        let fields: *const HeaderFields = &***header;
+        self.running.store(fields.cast_mut(), StdOrdering::Release);
     }
 
     /// Worker side: the running coroutine suspended or finished.
@@ -213,7 +219,7 @@ impl WorkerRemote {
 
     /// Observer side: runs `f` on the header of the coroutine running on
     /// this worker right now (`None` if the worker is in its own loop).
-    pub(crate) fn with_running<R>(&self, f: impl FnOnce(Option<&Header>) -> R) -> R {
+    pub(crate) fn with_running<R>(&self, f: impl FnOnce(Option<&HeaderFields>) -> R) -> R {
         let _inspect = self.inspect.lock().unwrap();
         let ptr = self.running.load(StdOrdering::Acquire);
         // Soundness: a non-null `running` names the task the worker is
@@ -295,7 +301,7 @@ impl WorkerRemote {
 /// worker clears the entry, under the table's lock, before it drops the
 /// task.
 #[derive(Clone, Copy)]
-pub(crate) struct LiveHeader(*const Header);
+pub(crate) struct LiveHeader(Option<NonNull<Header>>);
 
 // SAFETY: the pointer is only dereferenced under the `inspect` lock while
 // the entry is set, when the header is kept alive by its task (see above);
@@ -303,10 +309,10 @@ pub(crate) struct LiveHeader(*const Header);
 unsafe impl Send for LiveHeader {}
 
 impl LiveHeader {
-    pub(crate) const EMPTY: LiveHeader = LiveHeader(std::ptr::null());
+    pub(crate) const EMPTY: LiveHeader = LiveHeader(None);
 
     pub(crate) fn new(header: &Arc<Header>) -> LiveHeader {
-        LiveHeader(Arc::as_ptr(header))
+        LiveHeader(NonNull::new(Arc::as_ptr(header).cast_mut()))
     }
 }
 
@@ -317,16 +323,16 @@ impl WorkerRemote {
         let inspect = self.inspect.lock().unwrap_or_else(|e| e.into_inner());
         inspect
             .iter()
-            .filter(|e| !e.0.is_null())
-            .map(|e| {
+            .filter_map(|e| e.0)
+            .map(|ptr| {
                 // Soundness: a set entry points at the header of a task the
                 // worker still owns (it clears the entry under this lock
                 // before dropping the task), so the header has a strong
                 // count we can add one to and take.
                 // SAFETY: by the soundness argument just above.
                 unsafe {
-                    Arc::increment_strong_count(e.0);
-                    Arc::from_raw(e.0)
+                    Arc::increment_strong_count(ptr.as_ptr());
+                    Arc::from_raw(ptr.as_ptr())
                 }
             })
             .collect()

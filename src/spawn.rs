@@ -2,12 +2,14 @@
 //! queued [`NewTask`].
 
 use std::any::Any;
+use std::cell::UnsafeCell;
 use std::io;
 use std::panic::{self, AssertUnwindSafe, Location};
+use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::coroutine::{Cancelled, Header};
+use crate::coroutine::{Cancelled, Header, HeaderWith, Tail};
 use crate::join::{JoinHandle, Packet};
 use crate::runtime;
 use crate::scheduler::{NewTask, Shared, Start};
@@ -157,46 +159,33 @@ impl Builder {
     {
         let stack_size = self.stack_size.unwrap_or(shared.stack_size);
         check_stacks(stack_size)?;
-        let header = Header::new(self.name, at);
-        let packet = Packet::new();
-        let their_packet = packet.clone();
-        let body: Box<dyn for<'s> FnOnce(Start<'s>) + Send + 'a> = Box::new(move |start: Start| {
-            let result = match start {
-                Start::Run(locals) => {
-                    let result = panic::catch_unwind(AssertUnwindSafe(f));
-                    // Drop the coroutine's locals here, on its own stack
-                    // and before `join` can return, whatever ended it.
-                    if locals.is_empty() {
-                        result
-                    } else {
-                        match panic::catch_unwind(AssertUnwindSafe(|| locals.clear())) {
-                            Err(payload) if result.is_ok() => Err(payload),
-                            _ => result,
-                        }
-                    }
-                }
-                Start::Cancelled => {
-                    drop(f);
-                    Err(Box::new(Cancelled) as Box<dyn Any + Send>)
-                }
-                Start::Failed(message) => {
-                    drop(f);
-                    Err(Box::new(message) as Box<dyn Any + Send>)
-                }
-            };
-            their_packet.complete(result);
-        });
-        // Soundness: only the lifetime changes (same layout for a boxed trait
-        // object); the caller promises the borrows outlive the task.
-        let body: Box<dyn for<'s> FnOnce(Start<'s>) + Send + 'static> =
+        let cell = HeaderWith::new(
+            self.name,
+            at,
+            Job {
+                packet: Packet::empty(),
+                body: UnsafeCell::new(Some(f)),
+            },
+        );
+        let packet = NonNull::from(&cell.tail.packet);
+        let header: Arc<HeaderWith<dyn Tail + 'a>> = cell;
+        // Soundness: only the lifetime bound of the tail's trait object
+        // changes (same layout, same vtable). What the tail borrows is used
+        // only while the task runs, which the caller promises to outlive;
+        // the `Arc` itself may outlive that (a timer or wait-list entry can
+        // hold a clone), but by then the tail holds neither `F` (taken when
+        // the task started, was cancelled or failed) nor a `T` (the caller
+        // waits for the result and takes it), so its last drop touches
+        // nothing borrowed.
         // SAFETY: by the soundness argument just above.
-            unsafe { std::mem::transmute(body) };
+        let header: Arc<Header> =
+            unsafe { std::mem::transmute::<Arc<HeaderWith<dyn Tail + 'a>>, Arc<Header>>(header) };
         let task = NewTask {
             header: header.clone(),
-            body,
             stack_size,
         };
-        Ok((task, JoinHandle::new(header, packet)))
+        // SAFETY: `packet` is the packet in `header`'s own tail.
+        Ok((task, unsafe { JoinHandle::new(header, packet) }))
     }
 
     fn prepare<F, T>(
@@ -211,6 +200,54 @@ impl Builder {
     {
         // SAFETY: `F` and `T` are 'static: there are no borrows to outlive.
         unsafe { self.prepare_unchecked(shared, f, at) }
+    }
+}
+
+/// The tail of a spawned coroutine's allocation: its join packet and,
+/// until it starts, its closure.
+struct Job<F, T> {
+    packet: Packet<T>,
+    body: UnsafeCell<Option<F>>,
+}
+
+// SAFETY: `body` is touched only in `Tail::start`, whose contract is one
+// call by the one owner of the task: never from two threads. `packet` is
+// Sync when `T` is Send.
+unsafe impl<F: Send, T: Send> Sync for Job<F, T> {}
+
+impl<F, T> Tail for Job<F, T>
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
+    unsafe fn start(&self, start: Start<'_>) {
+        // SAFETY: the caller is the task's one owner and calls this once,
+        // so nobody else touches `body`.
+        let f = unsafe { (*self.body.get()).take() }.expect("a coroutine is started once");
+        let result = match start {
+            Start::Run(locals) => {
+                let result = panic::catch_unwind(AssertUnwindSafe(f));
+                // Drop the coroutine's locals here, on its own stack
+                // and before `join` can return, whatever ended it.
+                if locals.is_empty() {
+                    result
+                } else {
+                    match panic::catch_unwind(AssertUnwindSafe(|| locals.clear())) {
+                        Err(payload) if result.is_ok() => Err(payload),
+                        _ => result,
+                    }
+                }
+            }
+            Start::Cancelled => {
+                drop(f);
+                Err(Box::new(Cancelled) as Box<dyn Any + Send>)
+            }
+            Start::Failed(message) => {
+                drop(f);
+                Err(Box::new(message) as Box<dyn Any + Send>)
+            }
+        };
+        self.packet.complete(result);
     }
 }
 

@@ -548,7 +548,7 @@ impl WorkerLocal {
                 return;
             }
         };
-        let NewTask { header, body, .. } = task;
+        let NewTask { header, .. } = task;
         let key = self.tasks.borrow_mut().vacant_key();
         let owner = Owner {
             worker: self.remote.clone(),
@@ -573,7 +573,10 @@ impl WorkerLocal {
             // SAFETY: by the soundness argument just above.
             let task = unsafe { &*task };
             task.yielder.set(yielder);
-            body(Start::Run(&task.locals));
+            // SAFETY: this worker took the `NewTask` apart above and gave
+            // its header to this task: the body's one owner, entering it
+            // once (a coroutine's closure runs once).
+            unsafe { task.header.tail.start(Start::Run(&task.locals)) };
         });
         self.tasks.borrow_mut().fill(
             key,

@@ -14,8 +14,10 @@ mod pool;
 use std::any::Any;
 use std::mem;
 use std::panic::{self, AssertUnwindSafe};
+use std::ptr::NonNull;
+use std::sync::Arc;
 
-use crate::coroutine::{Cancelled, Header};
+use crate::coroutine::{Cancelled, Header, HeaderWith};
 use crate::join::{JoinHandle, Packet};
 use crate::park;
 use crate::worker;
@@ -72,12 +74,15 @@ where
     F: FnOnce() -> T + Send + 'static,
     T: Send + 'static,
 {
-    let header = Header::new(None, std::panic::Location::caller());
-    let packet = Packet::new();
-    let handle = JoinHandle::for_blocking_job(header.clone(), packet.clone());
+    // The job's header: a packet is its whole tail (it never runs as a
+    // coroutine).
+    let job = HeaderWith::new(None, std::panic::Location::caller(), Packet::<T>::empty());
+    let header: Arc<Header> = job.clone();
+    // SAFETY: the packet is the tail of `header`'s own allocation.
+    let handle = unsafe { JoinHandle::for_blocking_job(header, NonNull::from(&job.tail)) };
     pool.execute(Box::new(move |start| {
         let result = match start {
-            JobStart::Run if header.is_cancelled() => {
+            JobStart::Run if job.is_cancelled() => {
                 drop(f);
                 Err(Box::new(Cancelled) as Box<dyn Any + Send>)
             }
@@ -88,8 +93,8 @@ where
             }
         };
         // A late unpark (a cancel after the end) has nothing to wake.
-        header.park.set_done();
-        packet.complete(result);
+        job.park.set_done();
+        job.tail.complete(result);
     }));
     handle
 }
