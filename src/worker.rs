@@ -257,49 +257,81 @@ pub(crate) fn push_local(shared: &Arc<Shared>, task: NewTask) -> Result<(), NewT
     })
 }
 
-/// Table of the started coroutines of a worker, indexed by key. Boxes
-/// keep a task's address fixed while the table grows.
+/// Table of the started coroutines of a worker, indexed by key.
+///
+/// Tasks live in fixed chunks of [`CHUNK`] slots, each chunk its own heap
+/// block that never moves: a task's address stays fixed while the table
+/// grows (the worker keeps a pointer to the running task across a resume),
+/// and starting a coroutine allocates nothing once the table has room.
 #[derive(Default)]
 struct TaskTable {
-    slots: Vec<Option<Box<Task>>>,
+    chunks: Vec<Box<Chunk>>,
     free: Vec<usize>,
+    /// Keys handed out so far (free ones included).
+    high: usize,
     len: usize,
 }
 
+/// Slots per chunk of the task table.
+const CHUNK: usize = 64;
+
+type Chunk = [Option<Task>; CHUNK];
+
 impl TaskTable {
     fn vacant_key(&mut self) -> usize {
-        match self.free.pop() {
-            Some(key) => key,
-            None => {
-                self.slots.push(None);
-                self.slots.len() - 1
-            }
+        if let Some(key) = self.free.pop() {
+            return key;
         }
+        let key = self.high;
+        if key == self.chunks.len() * CHUNK {
+            self.chunks.push(Box::new([const { None }; CHUNK]));
+        }
+        self.high += 1;
+        key
     }
 
-    fn fill(&mut self, key: usize, task: Box<Task>) {
-        debug_assert!(self.slots[key].is_none());
-        self.slots[key] = Some(task);
+    fn slot(&mut self, key: usize) -> &mut Option<Task> {
+        &mut self.chunks[key / CHUNK][key % CHUNK]
+    }
+
+    fn fill(&mut self, key: usize, task: Task) {
+        let slot = self.slot(key);
+        debug_assert!(slot.is_none());
+        *slot = Some(task);
         self.len += 1;
     }
 
     fn get(&self, key: usize) -> &Task {
-        self.slots[key]
-            .as_deref()
+        self.chunks[key / CHUNK][key % CHUNK]
+            .as_ref()
             .expect("a queued key names a live task")
     }
 
-    fn remove(&mut self, key: usize) -> Box<Task> {
-        let task = self.slots[key].take().expect("removing a live task");
+    fn remove(&mut self, key: usize) -> Task {
+        let task = self.slot(key).take().expect("removing a live task");
         self.free.push(key);
         self.len -= 1;
         task
     }
 
+    /// With no task left: gives the chunks back, keeping a little capacity
+    /// (see `WorkerLocal::trim`).
+    fn release_if_empty(&mut self) -> bool {
+        if self.len != 0 {
+            return false;
+        }
+        self.chunks.clear();
+        self.chunks.shrink_to(SMALL_CAPACITY);
+        self.free.clear();
+        self.free.shrink_to(SMALL_CAPACITY);
+        self.high = 0;
+        true
+    }
+
     fn headers(&self) -> Vec<Arc<Header>> {
-        self.slots
+        self.chunks
             .iter()
-            .flatten()
+            .flat_map(|chunk| chunk.iter().flatten())
             .map(|t| t.header.clone())
             .collect()
     }
@@ -504,11 +536,7 @@ impl WorkerLocal {
         let mut ready = self.ready.borrow_mut();
         ready.shrink_to(SMALL_CAPACITY);
         let mut tasks = self.tasks.borrow_mut();
-        if tasks.len == 0 {
-            tasks.slots.clear();
-            tasks.slots.shrink_to(SMALL_CAPACITY);
-            tasks.free.clear();
-            tasks.free.shrink_to(SMALL_CAPACITY);
+        if tasks.release_if_empty() {
             let mut inspect = self.remote.inspect.lock().unwrap();
             inspect.clear();
             inspect.shrink_to(SMALL_CAPACITY);
@@ -580,12 +608,12 @@ impl WorkerLocal {
         });
         self.tasks.borrow_mut().fill(
             key,
-            Box::new(Task {
+            Task {
                 coro: UnsafeCell::new(coro),
                 header,
                 yielder: Cell::new(ptr::null()),
                 locals: LocalMap::default(),
-            }),
+            },
         );
         self.run_task(key);
     }
@@ -593,10 +621,11 @@ impl WorkerLocal {
     /// Resumes the started coroutine `key` until it suspends or finishes.
     fn run_task(&self, key: usize) {
         let task: *const Task = self.tasks.borrow().get(key);
-        // Soundness: tasks are boxed and leave the table only in the `Return`
-        // arm below, on this thread, after the coroutine finished; so the
-        // pointer stays valid for this whole call, and no `RefCell` borrow
-        // of the table is held across the resume.
+        // Soundness: tasks sit in chunks that never move and leave the
+        // table only in the `Return` arm below, on this thread, after the
+        // coroutine finished (chunks are freed only when the table is
+        // empty); so the pointer stays valid for this whole call, and no
+        // `RefCell` borrow of the table is held across the resume.
         // SAFETY: by the soundness argument just above.
         let task = unsafe { &*task };
         self.current.set(task);
