@@ -373,6 +373,17 @@ impl Idle {
         Some(worker)
     }
 
+    /// How many workers search for work now (a hint: it may change at
+    /// once).
+    pub(crate) fn searching(&self) -> usize {
+        self.num_searching.load(Ordering::Relaxed)
+    }
+
+    /// How many workers sleep now (a hint, as `searching`).
+    pub(crate) fn sleeping(&self) -> usize {
+        self.num_sleeping.load(Ordering::Relaxed)
+    }
+
     /// A worker starts looking for work to steal.
     pub(crate) fn begin_search(&self) {
         self.num_searching.fetch_add(1, Ordering::SeqCst);
