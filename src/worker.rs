@@ -270,11 +270,17 @@ pub(crate) fn schedule_local(remote: &Arc<WorkerRemote>, key: usize) -> bool {
 }
 
 /// Queues a new coroutine on this thread's worker if it belongs to
-/// `shared` and the worker's queue has room (`LOCAL_QUEUE_CAP`); gives it
-/// back otherwise, for the injector.
+/// `shared`; gives it back otherwise. A full local queue
+/// (`LOCAL_QUEUE_CAP`) first moves its older half to the shared overflow.
 pub(crate) fn push_local(shared: &Arc<Shared>, task: NewTask) -> Result<(), NewTask> {
     with_worker(|w| match w {
-        Some(w) if Arc::ptr_eq(&w.shared, shared) && w.deque.len() < LOCAL_QUEUE_CAP => {
+        Some(w) if Arc::ptr_eq(&w.shared, shared) => {
+            if w.deque.len() >= LOCAL_QUEUE_CAP {
+                let batch: Vec<NewTask> = std::iter::from_fn(|| w.deque.pop())
+                    .take(LOCAL_QUEUE_CAP / 2)
+                    .collect();
+                w.shared.overflow.push(batch);
+            }
             w.deque.push(task);
             Ok(())
         }
@@ -480,7 +486,7 @@ impl WorkerLocal {
         if self.deque.is_empty() {
             if !self.shared.injector.is_empty() {
                 let _ = self.shared.injector.steal_batch(&self.deque);
-            } else if self.has_ready() {
+            } else if !self.take_overflow() && self.has_ready() {
                 self.share_new_work();
             }
         } else {
@@ -526,6 +532,21 @@ impl WorkerLocal {
         }
     }
 
+    /// Moves one overflowed batch into the local queue; `false` if there
+    /// was none.
+    fn take_overflow(&self) -> bool {
+        loop {
+            match self.shared.overflow.steal() {
+                Steal::Success(batch) => {
+                    batch.into_iter().for_each(|task| self.deque.push(task));
+                    return true;
+                }
+                Steal::Retry => continue,
+                Steal::Empty => return false,
+            }
+        }
+    }
+
     /// Looks for new coroutines in the injector, then in other workers'
     /// queues. Counts this worker as searching meanwhile (see `Idle`).
     fn search(&self) -> Option<NewTask> {
@@ -549,6 +570,9 @@ impl WorkerLocal {
                 Steal::Success(task) => return Some(task),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
+            }
+            if self.take_overflow() {
+                return self.deque.pop();
             }
             for i in 1..n {
                 match self.shared.stealers[(me + i) % n].steal_batch_and_pop(&self.deque) {
