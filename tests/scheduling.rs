@@ -361,3 +361,27 @@ fn two_ping_ponging_coroutines_do_not_starve_a_third_on_one_worker() {
         assert!(round_trips > 0);
     });
 }
+
+#[test]
+fn shutdown_completes_coroutines_still_in_the_overflow() {
+    // Spawned past the local queue's cap and never started: the runtime's
+    // shutdown must still complete every handle (run or cancelled).
+    with_timeout(20, || {
+        let rt = runtime(1);
+        let hs = rt.block_on(|| {
+            (0..2_000u32)
+                .map(|i| weft::spawn(move || i))
+                .collect::<Vec<_>>()
+        });
+        rt.shutdown();
+        let mut finished = 0;
+        for (i, h) in hs.into_iter().enumerate() {
+            match h.join() {
+                Ok(v) => assert_eq!(v as usize, i),
+                Err(payload) => assert!(payload.is::<weft::Cancelled>()),
+            }
+            finished += 1;
+        }
+        assert_eq!(finished, 2_000);
+    });
+}
