@@ -7,7 +7,8 @@
 //! - A **new** coroutine ([`NewTask`]) has no stack frames yet, so it may
 //!   start on any worker. It is pushed on the spawning worker's
 //!   `crossbeam-deque` queue (or the global injector, when spawned from a
-//!   plain thread), and idle workers steal from there.
+//!   plain thread; or, half a full local queue at a time, the overflow),
+//!   and idle workers steal from there.
 //! - A **started** coroutine never changes thread. Waking it from another
 //!   thread pushes its key onto its owner's inbox ([`WorkerRemote`]) and,
 //!   if the owner sleeps, wakes the owner's poller.
@@ -77,6 +78,10 @@ impl NewTask {
 /// Runtime-wide state shared by every worker and every spawner.
 pub(crate) struct Shared {
     pub(crate) injector: Injector<NewTask>,
+    /// Batches of new coroutines that overflowed a worker's local queue
+    /// (`worker::LOCAL_QUEUE_CAP`): moved here half a queue at a time, so
+    /// a burst of spawns costs one shared push per batch, not per spawn.
+    pub(crate) overflow: Injector<Vec<NewTask>>,
     pub(crate) stealers: Vec<Stealer<NewTask>>,
     pub(crate) remotes: Vec<Arc<WorkerRemote>>,
     pub(crate) idle: Idle,
@@ -96,6 +101,7 @@ impl Shared {
     ) -> Shared {
         Shared {
             injector: Injector::new(),
+            overflow: Injector::new(),
             stealers,
             remotes,
             idle: Idle::new(),
@@ -114,7 +120,9 @@ impl Shared {
 
     /// Whether any not-yet-started coroutine is queued anywhere.
     pub(crate) fn has_new_work(&self) -> bool {
-        !self.injector.is_empty() || self.stealers.iter().any(|s| !s.is_empty())
+        !self.injector.is_empty()
+            || !self.overflow.is_empty()
+            || self.stealers.iter().any(|s| !s.is_empty())
     }
 
     pub(crate) fn is_shutdown(&self) -> bool {
@@ -130,12 +138,22 @@ impl Shared {
         }
     }
 
-    /// Completes as cancelled every coroutine still in the injector. Used
-    /// after the workers exited, and by a spawner that raced with that.
+    /// Completes as cancelled every coroutine still in the injector or the
+    /// overflow. Used after the workers exited, and by a spawner that raced
+    /// with that.
     pub(crate) fn cancel_injected(&self) {
         loop {
             match self.injector.steal() {
                 crossbeam_deque::Steal::Success(task) => task.cancel(),
+                crossbeam_deque::Steal::Retry => continue,
+                crossbeam_deque::Steal::Empty => break,
+            }
+        }
+        loop {
+            match self.overflow.steal() {
+                crossbeam_deque::Steal::Success(batch) => {
+                    batch.into_iter().for_each(NewTask::cancel)
+                }
                 crossbeam_deque::Steal::Retry => continue,
                 crossbeam_deque::Steal::Empty => break,
             }
@@ -381,6 +399,17 @@ impl Idle {
         self.num_sleeping.fetch_sub(1, Ordering::SeqCst);
         self.num_searching.fetch_add(1, Ordering::SeqCst);
         Some(worker)
+    }
+
+    /// How many workers search for work now (a hint: it may change at
+    /// once).
+    pub(crate) fn searching(&self) -> usize {
+        self.num_searching.load(Ordering::Relaxed)
+    }
+
+    /// How many workers sleep now (a hint, as `searching`).
+    pub(crate) fn sleeping(&self) -> usize {
+        self.num_sleeping.load(Ordering::Relaxed)
     }
 
     /// A worker starts looking for work to steal.

@@ -55,6 +55,20 @@ pub(crate) struct Task {
 /// timers and poller while it stays busy.
 const MAINTENANCE_INTERVAL: u32 = 61;
 
+/// Most new coroutines a worker keeps in its own queue (tokio's local run
+/// queue has 256 slots too). Further spawns from its coroutines go to the
+/// shared injector: a burst of a million spawns then grows no single
+/// buffer to a million entries (a 16 MB allocation, whose free raises
+/// glibc's trim threshold so later frees are not returned to the OS), and
+/// every worker takes from the injector instead of stealing from one.
+pub(crate) const LOCAL_QUEUE_CAP: usize = 256;
+
+/// Most wakes in a row a worker runs from its LIFO slot before it turns to
+/// its ready queue again: two coroutines that keep waking each other would
+/// otherwise starve every other ready coroutine of the worker (tokio's
+/// figure).
+const MAX_LIFO_RUNS: u32 = 3;
+
 /// How long a worker must have been idle before it gives the memory of
 /// its last burst back (`WorkerLocal::trim`): long enough that a server
 /// between two requests keeps its hot stacks, short enough that memory
@@ -70,6 +84,13 @@ pub(crate) struct WorkerLocal {
     pub(crate) shared: Arc<Shared>,
     pub(crate) remote: Arc<WorkerRemote>,
     ready: RefCell<VecDeque<usize>>,
+    /// The coroutine a coroutine of this worker woke last, run next: it
+    /// likely wants the data its waker just produced while that is still
+    /// in cache, and a message round trip between two coroutines of one
+    /// worker does not wait behind the whole ready queue.
+    lifo: Cell<Option<usize>>,
+    /// Runs from `lifo` since the last run from `ready` or `deque`.
+    lifo_runs: Cell<u32>,
     tasks: RefCell<TaskTable>,
     deque: Deque<NewTask>,
     pub(crate) timers: RefCell<Timers>,
@@ -233,12 +254,19 @@ pub(crate) fn yield_current() -> bool {
     true
 }
 
-/// Puts `key` on the ready queue directly if this thread is `remote`'s
-/// worker. Returns `false` if the caller must use the inbox.
+/// Schedules `key` directly if this thread is `remote`'s worker: woken by
+/// one of the worker's coroutines, into the LIFO slot (its previous
+/// occupant goes to the back of the ready queue); woken by the loop itself
+/// (timers, I/O), onto the ready queue. Returns `false` if the caller must
+/// use the inbox.
 pub(crate) fn schedule_local(remote: &Arc<WorkerRemote>, key: usize) -> bool {
     with_worker(|w| match w {
         Some(w) if Arc::ptr_eq(&w.remote, remote) => {
-            w.ready.borrow_mut().push_back(key);
+            if w.current.get().is_null() {
+                w.ready.borrow_mut().push_back(key);
+            } else if let Some(previous) = w.lifo.replace(Some(key)) {
+                w.ready.borrow_mut().push_back(previous);
+            }
             true
         }
         _ => false,
@@ -246,10 +274,17 @@ pub(crate) fn schedule_local(remote: &Arc<WorkerRemote>, key: usize) -> bool {
 }
 
 /// Queues a new coroutine on this thread's worker if it belongs to
-/// `shared`; gives it back otherwise.
+/// `shared`; gives it back otherwise. A full local queue
+/// (`LOCAL_QUEUE_CAP`) first moves its older half to the shared overflow.
 pub(crate) fn push_local(shared: &Arc<Shared>, task: NewTask) -> Result<(), NewTask> {
     with_worker(|w| match w {
         Some(w) if Arc::ptr_eq(&w.shared, shared) => {
+            if w.deque.len() >= LOCAL_QUEUE_CAP {
+                let batch: Vec<NewTask> = std::iter::from_fn(|| w.deque.pop())
+                    .take(LOCAL_QUEUE_CAP / 2)
+                    .collect();
+                w.shared.overflow.push(batch);
+            }
             w.deque.push(task);
             Ok(())
         }
@@ -351,6 +386,8 @@ pub(crate) fn run_worker(
         remote: shared.remotes[index].clone(),
         shared,
         ready: RefCell::new(VecDeque::new()),
+        lifo: Cell::new(None),
+        lifo_runs: Cell::new(0),
         tasks: RefCell::new(TaskTable::default()),
         deque,
         timers: RefCell::new(Timers::default()),
@@ -383,6 +420,12 @@ impl WorkerLocal {
             let mut ran = 0;
             while ran < MAINTENANCE_INTERVAL {
                 let Some(next) = self.next_local() else { break };
+                if self.searching.get() {
+                    // Woken to search, we found work at home: stop counting
+                    // as searching, or spawns elsewhere would wake nobody
+                    // while we are busy.
+                    self.stop_searching();
+                }
                 match next {
                     Next::Ready(key) => self.run_task(key),
                     Next::New(task) => self.start(task),
@@ -390,7 +433,7 @@ impl WorkerLocal {
                 ran += 1;
             }
             self.maintain(Some(Duration::ZERO));
-            if ran > 0 || !self.ready.borrow().is_empty() {
+            if ran > 0 || self.has_ready() {
                 continue;
             }
             if let Some(task) = self.search() {
@@ -401,21 +444,72 @@ impl WorkerLocal {
         }
     }
 
-    /// The next local thing to run: mostly a ready coroutine first, but
-    /// every fourth pick a new one first, so a crowd of busy coroutines
-    /// cannot keep new ones from starting.
+    /// Whether a started coroutine waits to run here.
+    fn has_ready(&self) -> bool {
+        self.lifo.get().is_some() || !self.ready.borrow().is_empty()
+    }
+
+    /// The next local thing to run: mostly a ready coroutine first (the
+    /// LIFO slot, up to `MAX_LIFO_RUNS` times in a row, then the FIFO
+    /// queue), but every fourth pick a new one first, so a crowd of busy
+    /// coroutines cannot keep new ones from starting.
     fn next_local(&self) -> Option<Next> {
         let tick = self.tick.get().wrapping_add(1);
         self.tick.set(tick);
         if tick.is_multiple_of(4)
+            && !self.leave_new_work()
             && let Some(task) = self.deque.pop()
         {
+            self.lifo_runs.set(0);
             return Some(Next::New(task));
         }
+        if let Some(key) = self.lifo.take() {
+            let runs = self.lifo_runs.get();
+            if runs < MAX_LIFO_RUNS {
+                self.lifo_runs.set(runs + 1);
+                return Some(Next::Ready(key));
+            }
+            // Its turn in the LIFO slot is over: it queues like the rest.
+            self.ready.borrow_mut().push_back(key);
+        }
+        self.lifo_runs.set(0);
         if let Some(key) = self.ready.borrow_mut().pop_front() {
             return Some(Next::Ready(key));
         }
         self.deque.pop().map(Next::New)
+    }
+
+    /// Whether this worker, busy with started coroutines, should leave its
+    /// new ones to another worker that is idle: started coroutines never
+    /// migrate, so a busy worker that starts new ones itself while another
+    /// sits idle keeps the extra work for good. A sleeping worker is woken
+    /// for them. With no idle worker (always so on a one-worker runtime)
+    /// this worker starts them itself, so they are never starved.
+    fn leave_new_work(&self) -> bool {
+        if self.deque.is_empty() || !self.has_ready() {
+            return false;
+        }
+        let idle = &self.shared.idle;
+        // We count ourselves while our own `searching` is set.
+        let others_searching = idle
+            .searching()
+            .saturating_sub(usize::from(self.searching.get()));
+        if others_searching > 0 {
+            return true;
+        }
+        if idle.sleeping() > 0 {
+            self.shared.notify_new_work();
+            return true;
+        }
+        false
+    }
+
+    fn stop_searching(&self) {
+        self.searching.set(false);
+        if self.shared.idle.end_search() {
+            // We were the last searcher and there may be more work.
+            self.shared.notify_new_work();
+        }
     }
 
     /// Drains the inbox, takes coroutines spawned from outside the runtime,
@@ -425,8 +519,16 @@ impl WorkerLocal {
         // A busy worker never searches, so it looks at the injector here:
         // otherwise a spawn from a plain thread could wait for as long as
         // this worker's coroutines keep it busy.
-        if self.deque.is_empty() && !self.shared.injector.is_empty() {
-            let _ = self.shared.injector.steal_batch(&self.deque);
+        if self.deque.is_empty() {
+            if !self.shared.injector.is_empty() {
+                let _ = self.shared.injector.steal_batch(&self.deque);
+            } else if !self.take_overflow() && self.has_ready() {
+                self.share_new_work();
+            }
+        } else {
+            // New coroutines wait here while we are busy: another worker
+            // may sleep that could start them.
+            self.shared.notify_new_work();
         }
         let now = Instant::now();
         crate::observe::advance_clock(now);
@@ -447,6 +549,40 @@ impl WorkerLocal {
         }
     }
 
+    /// A busy worker with no new coroutines of its own takes a batch of
+    /// another worker's. Started coroutines never migrate, so which worker
+    /// starts a new one decides for good where its work is done: if only
+    /// idle workers stole, the spawning worker would start most of a burst
+    /// itself (it starts one every fourth pick while the others are busy
+    /// with their first batch) and end up with most of the work.
+    fn share_new_work(&self) {
+        let n = self.shared.stealers.len();
+        let me = self.remote.index;
+        for i in 1..n {
+            if self.shared.stealers[(me + i) % n]
+                .steal_batch(&self.deque)
+                .is_success()
+            {
+                return;
+            }
+        }
+    }
+
+    /// Moves one overflowed batch into the local queue; `false` if there
+    /// was none.
+    fn take_overflow(&self) -> bool {
+        loop {
+            match self.shared.overflow.steal() {
+                Steal::Success(batch) => {
+                    batch.into_iter().for_each(|task| self.deque.push(task));
+                    return true;
+                }
+                Steal::Retry => continue,
+                Steal::Empty => return false,
+            }
+        }
+    }
+
     /// Looks for new coroutines in the injector, then in other workers'
     /// queues. Counts this worker as searching meanwhile (see `Idle`).
     fn search(&self) -> Option<NewTask> {
@@ -456,11 +592,7 @@ impl WorkerLocal {
         }
         let found = self.steal();
         if found.is_some() {
-            self.searching.set(false);
-            if self.shared.idle.end_search() {
-                // We were the last searcher and there may be more work.
-                self.shared.notify_new_work();
-            }
+            self.stop_searching();
         }
         found
     }
@@ -474,6 +606,9 @@ impl WorkerLocal {
                 Steal::Success(task) => return Some(task),
                 Steal::Retry => retry = true,
                 Steal::Empty => {}
+            }
+            if self.take_overflow() {
+                return self.deque.pop();
             }
             for i in 1..n {
                 match self.shared.stealers[(me + i) % n].steal_batch_and_pop(&self.deque) {

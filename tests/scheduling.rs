@@ -219,3 +219,169 @@ fn an_idle_runtime_sleeps() {
         drop(rt);
     });
 }
+
+#[test]
+fn a_burst_of_spawns_from_one_coroutine_reaches_both_workers() {
+    with_timeout(30, || {
+        let rt = runtime(2);
+        let threads = Arc::new(Mutex::new(HashSet::new()));
+        let t = threads.clone();
+        let ran = rt.block_on(move || {
+            let hs: Vec<_> = (0..10_000)
+                .map(|_| {
+                    let t = t.clone();
+                    weft::spawn(move || {
+                        t.lock().unwrap().insert(std::thread::current().id());
+                        // Stay alive until the other worker ran one too, so
+                        // that the spawning worker cannot finish the burst
+                        // alone before the other is scheduled (with_timeout
+                        // bounds this if it never is).
+                        while t.lock().unwrap().len() < 2 {
+                            weft::yield_now();
+                        }
+                    })
+                })
+                .collect();
+            let n = hs.len();
+            for h in hs {
+                h.join().unwrap();
+            }
+            n
+        });
+        assert_eq!(ran, 10_000);
+        assert_eq!(threads.lock().unwrap().len(), 2);
+    });
+}
+
+#[test]
+fn a_forever_yielder_does_not_starve_new_coroutines_on_one_worker() {
+    with_timeout(20, || {
+        let rt = runtime(1);
+        let done = Arc::new(AtomicU64::new(0));
+        let d = done.clone();
+        rt.block_on(move || {
+            // Ready (started) from here on, for good: the runtime's
+            // shutdown cancels it.
+            drop(weft::spawn(|| {
+                loop {
+                    weft::yield_now();
+                }
+            }));
+            weft::yield_now();
+            let hs: Vec<_> = (0..100)
+                .map(|_| {
+                    let d = d.clone();
+                    weft::spawn(move || {
+                        d.fetch_add(1, Ordering::Relaxed);
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        });
+        assert_eq!(done.load(Ordering::Relaxed), 100);
+    });
+}
+
+#[test]
+fn a_burst_past_the_local_queue_completes_on_one_worker_beside_a_yielder() {
+    // More spawns than a worker's local queue holds: the rest go to the
+    // shared injector, which the only worker must still drain while a
+    // started coroutine keeps it busy.
+    with_timeout(20, || {
+        let rt = runtime(1);
+        let done = Arc::new(AtomicU64::new(0));
+        let d = done.clone();
+        rt.block_on(move || {
+            drop(weft::spawn(|| {
+                loop {
+                    weft::yield_now();
+                }
+            }));
+            weft::yield_now();
+            let hs: Vec<_> = (0..5_000)
+                .map(|_| {
+                    let d = d.clone();
+                    weft::spawn(move || {
+                        weft::yield_now();
+                        d.fetch_add(1, Ordering::Relaxed);
+                    })
+                })
+                .collect();
+            for h in hs {
+                h.join().unwrap();
+            }
+        });
+        assert_eq!(done.load(Ordering::Relaxed), 5_000);
+    });
+}
+
+#[test]
+fn two_ping_ponging_coroutines_do_not_starve_a_third_on_one_worker() {
+    with_timeout(20, || {
+        let rt = runtime(1);
+        let round_trips = rt.block_on(|| {
+            use weft::sync::mpsc::channel;
+            let stop = Arc::new(AtomicBool::new(false));
+            let (ping_tx, ping_rx) = channel::<u64>();
+            let (pong_tx, pong_rx) = channel::<u64>();
+            let echo = weft::spawn(move || {
+                for v in ping_rx {
+                    if pong_tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            });
+            let s = stop.clone();
+            let pinger = weft::spawn(move || {
+                let mut n = 0u64;
+                while !s.load(Ordering::Relaxed) {
+                    ping_tx.send(n).unwrap();
+                    assert_eq!(pong_rx.recv().unwrap(), n);
+                    n += 1;
+                }
+                n
+            });
+            // Let the two get going: each send wakes the other on this
+            // worker, which runs it next; without a cap on that, neither
+            // this coroutine (now in the ready queue) nor the third below
+            // would run again.
+            weft::yield_now();
+            weft::yield_now();
+            // A third one that gets started, yields once (so it waits in
+            // the ready queue behind the pair) and then finishes.
+            let third = weft::spawn(weft::yield_now);
+            third.join().unwrap();
+            stop.store(true, Ordering::Relaxed);
+            let n = pinger.join().unwrap();
+            echo.join().unwrap();
+            n
+        });
+        assert!(round_trips > 0);
+    });
+}
+
+#[test]
+fn shutdown_completes_coroutines_still_in_the_overflow() {
+    // Spawned past the local queue's cap and never started: the runtime's
+    // shutdown must still complete every handle (run or cancelled).
+    with_timeout(20, || {
+        let rt = runtime(1);
+        let hs = rt.block_on(|| {
+            (0..2_000u32)
+                .map(|i| weft::spawn(move || i))
+                .collect::<Vec<_>>()
+        });
+        rt.shutdown();
+        let mut finished = 0;
+        for (i, h) in hs.into_iter().enumerate() {
+            match h.join() {
+                Ok(v) => assert_eq!(v as usize, i),
+                Err(payload) => assert!(payload.is::<weft::Cancelled>()),
+            }
+            finished += 1;
+        }
+        assert_eq!(finished, 2_000);
+    });
+}
