@@ -187,6 +187,27 @@ fn joining_a_blocking_job_shows_blocking_work() {
 }
 
 #[test]
+fn a_dump_counts_every_coroutine_not_started_yet() {
+    with_timeout(20, || {
+        // One worker, busy running the spawner: none of the 1,000 can
+        // start, and most of them overflow the worker's local queue.
+        let rt = runtime(1);
+        let text = rt.block_on(|| {
+            let handles: Vec<_> = (0..1000).map(|_| weft::spawn(|| ())).collect();
+            let text = weft::dump().to_string();
+            for h in handles {
+                h.join().unwrap();
+            }
+            text
+        });
+        assert!(
+            text.contains(": 1000 coroutines spawned, not started yet"),
+            "{text}"
+        );
+    });
+}
+
+#[test]
 fn a_dump_completes_while_every_worker_is_busy() {
     with_timeout(20, || {
         let rt = runtime(2);
