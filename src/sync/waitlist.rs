@@ -199,6 +199,9 @@ unsafe impl<P: Parker, D: Sync> Sync for WaitList<P, D> {}
 
 const MIDDLE: u64 = 1 << 63;
 
+/// Capacity an emptied list keeps (see `release_if_empty`).
+const KEPT_CAPACITY: usize = 64;
+
 impl<P: Parker, D> WaitList<P, D> {
     /// An empty list.
     pub(crate) const fn new() -> WaitList<P, D> {
@@ -281,7 +284,19 @@ impl<P: Parker, D> WaitList<P, D> {
             .entries
             .binary_search_by_key(&ticket.0, |e| e.seq)
             .ok()?;
-        self.entries.remove(index).map(|e| e.data)
+        let data = self.entries.remove(index).map(|e| e.data);
+        self.release_if_empty();
+        data
+    }
+
+    /// An emptied list gives back the capacity a crowd of waiters left:
+    /// shrinking is a `realloc`, where the `free` of a large block when the
+    /// primitive is dropped would make glibc keep that much memory for good
+    /// (see arch/stacks.md, "Memory the allocator keeps").
+    fn release_if_empty(&mut self) {
+        if self.entries.is_empty() && self.entries.capacity() > KEPT_CAPACITY {
+            self.entries.shrink_to(KEPT_CAPACITY);
+        }
     }
 
     /// Drops the front entries whose waiters another list already woke
@@ -323,9 +338,11 @@ impl<P: Parker, D> WaitList<P, D> {
             let waiter = unsafe { entry.waiter.as_ref() };
             if let Some(unparker) = waiter.claim(token, entry.shared) {
                 wakes.push(unparker);
+                self.release_if_empty();
                 return Some(entry.data);
             }
         }
+        self.release_if_empty();
         None
     }
 
