@@ -51,6 +51,8 @@ pub(super) struct Slot {
 struct ClassPool {
     /// Slabs in creation order; only the last may have fresh slots.
     slabs: Vec<Slab>,
+    /// The free bits of every slab, one after the other (see `Slab`).
+    bits: Vec<u64>,
     /// Free (cold) slots over all slabs.
     cold: usize,
     /// No slab below this index has free slots.
@@ -65,6 +67,7 @@ impl ClassPool {
     const fn new() -> ClassPool {
         ClassPool {
             slabs: Vec::new(),
+            bits: Vec::new(),
             cold: 0,
             cold_hint: 0,
             outside: 0,
@@ -78,7 +81,7 @@ impl ClassPool {
             return None;
         }
         for i in self.cold_hint..self.slabs.len() {
-            if let Some(addr) = self.slabs[i].take_free() {
+            if let Some(addr) = self.slabs[i].take_free(&mut self.bits) {
                 self.cold -= 1;
                 self.cold_hint = i;
                 return Some(Slot {
@@ -100,7 +103,14 @@ impl ClassPool {
                 slab: (self.slabs.len() - 1) as u32,
             });
         }
-        let mut slab = Slab::map(class_size(class), slab::page_size(), self.slabs.len())?;
+        let bits_at = self.bits.len();
+        let mut slab = Slab::map(
+            class_size(class),
+            slab::page_size(),
+            self.slabs.len(),
+            bits_at,
+        )?;
+        self.bits.resize(bits_at + slab.bit_words(), 0);
         self.mapped += slab.len();
         let addr = slab.take_fresh().expect("a new slab has at least one slot");
         self.slabs.push(slab);
@@ -113,7 +123,7 @@ impl ClassPool {
     /// Puts a cold slot back.
     fn put_cold(&mut self, slot: Slot) {
         let i = slot.slab as usize;
-        self.slabs[i].put_free(slot.addr);
+        self.slabs[i].put_free(&mut self.bits, slot.addr);
         self.cold += 1;
         self.cold_hint = self.cold_hint.min(i);
     }
@@ -322,7 +332,7 @@ fn give_global(class: usize, slots: &mut [Slot]) {
                 continue;
             }
             let slab = &cp.slabs[slab_idx as usize];
-            if slab.all_free(lo, lo + table) {
+            if slab.all_free(&cp.bits, lo, lo + table) {
                 // Soundness: every slot overlapping the range is cold (free in
                 // the global pool or fresh: no guard, contents unused) and
                 // stays so while we hold the lock; the range lies inside

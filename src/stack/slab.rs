@@ -201,11 +201,15 @@ pub(super) struct Slab {
     slots: usize,
     /// Slots `fresh..slots` have never been handed out.
     fresh: usize,
-    /// One bit per slot: set when the slot is free in the global pool.
-    free_bits: Vec<u64>,
-    /// Number of set bits in `free_bits`.
+    /// Where this slab's free bits start in its class's bitmap (in
+    /// words): one bit per slot, set when the slot is free in the global
+    /// pool. One bitmap per class, not one per slab: a slab's bits would
+    /// be a small heap block allocated amid a burst of coroutines, pinning
+    /// a page of the heap after the burst is gone.
+    bits_at: usize,
+    /// Number of set bits of this slab.
     free: usize,
-    /// No word of `free_bits` below this index has a set bit.
+    /// No word of this slab's bits below this index has a set bit.
     free_hint: usize,
 }
 
@@ -213,8 +217,10 @@ impl Slab {
     /// Maps a new slab for stacks of `usable` bytes, sized by how many slabs
     /// the class already has (`nth`): 32 MiB for the first, doubling up to
     /// 1 GiB. If the kernel refuses the size (strict overcommit, `ulimit -v`)
-    /// the slab is halved until it fits or a single slot fails.
-    pub(super) fn map(usable: usize, guard: usize, nth: usize) -> io::Result<Slab> {
+    /// the slab is halved until it fits or a single slot fails. Its bits
+    /// start at word `bits_at` of the class bitmap, which the caller grows
+    /// by [`Slab::bit_words`].
+    pub(super) fn map(usable: usize, guard: usize, nth: usize, bits_at: usize) -> io::Result<Slab> {
         let slot_size = usable + guard;
         let target = SLAB_FIRST_BYTES
             .checked_shl(nth.min(16) as u32)
@@ -248,7 +254,7 @@ impl Slab {
                     slot_size,
                     slots,
                     fresh: 0,
-                    free_bits: vec![0; slots.div_ceil(64)],
+                    bits_at,
                     free: 0,
                     free_hint: 0,
                 });
@@ -294,16 +300,23 @@ impl Slab {
         Some(self.slot_addr(self.fresh - 1))
     }
 
-    /// Takes the lowest-addressed free slot, if any.
-    pub(super) fn take_free(&mut self) -> Option<usize> {
+    /// Words of the class bitmap this slab's bits take.
+    pub(super) fn bit_words(&self) -> usize {
+        self.slots.div_ceil(64)
+    }
+
+    /// Takes the lowest-addressed free slot, if any. `bits` is the class
+    /// bitmap.
+    pub(super) fn take_free(&mut self, bits: &mut [u64]) -> Option<usize> {
         if self.free == 0 {
             return None;
         }
-        for w in self.free_hint..self.free_bits.len() {
-            let word = self.free_bits[w];
-            if word != 0 {
+        let bits = &mut bits[self.bits_at..self.bits_at + self.bit_words()];
+        let hint = self.free_hint;
+        for (w, word) in bits.iter_mut().enumerate().skip(hint) {
+            if *word != 0 {
                 let bit = word.trailing_zeros() as usize;
-                self.free_bits[w] = word & !(1 << bit);
+                *word &= !(1 << bit);
                 self.free -= 1;
                 self.free_hint = w;
                 return Some(self.slot_addr(w * 64 + bit));
@@ -318,22 +331,24 @@ impl Slab {
 
     /// Is `lo..hi` inside this slab, with every slot overlapping it unused
     /// (free in the global pool, or fresh)?
-    pub(super) fn all_free(&self, lo: usize, hi: usize) -> bool {
+    pub(super) fn all_free(&self, bits: &[u64], lo: usize, hi: usize) -> bool {
         if lo < self.base || hi > self.base + self.len() || lo >= hi {
             return false;
         }
         let first = (lo - self.base) / self.slot_size;
         let last = (hi - 1 - self.base) / self.slot_size;
-        (first..=last).all(|i| i >= self.fresh || self.free_bits[i / 64] & (1 << (i % 64)) != 0)
+        let bits = &bits[self.bits_at..self.bits_at + self.bit_words()];
+        (first..=last).all(|i| i >= self.fresh || bits[i / 64] & (1 << (i % 64)) != 0)
     }
 
     /// Marks the slot at `addr` free in the global pool.
-    pub(super) fn put_free(&mut self, addr: usize) {
+    pub(super) fn put_free(&mut self, bits: &mut [u64], addr: usize) {
         debug_assert!(addr >= self.base && addr < self.base + self.len());
         let i = (addr - self.base) / self.slot_size;
         let (w, bit) = (i / 64, i % 64);
-        debug_assert_eq!(self.free_bits[w] & (1 << bit), 0, "slot freed twice");
-        self.free_bits[w] |= 1 << bit;
+        let word = &mut bits[self.bits_at + w];
+        debug_assert_eq!(*word & (1 << bit), 0, "slot freed twice");
+        *word |= 1 << bit;
         self.free += 1;
         self.free_hint = self.free_hint.min(w);
     }
@@ -398,7 +413,9 @@ mod tests {
     #[test]
     fn slab_geometry_and_free_bitmap() {
         let page = page_size();
-        let mut slab = Slab::map(16 * 1024, page, 0).expect("map slab");
+        // Its bits start after another slab's three words.
+        let mut slab = Slab::map(16 * 1024, page, 0, 3).expect("map slab");
+        let mut bits = vec![0; 3 + slab.bit_words()];
         let slot = 16 * 1024 + page;
         assert_eq!(slab.len() % slot, 0);
         assert!(slab.len() <= SLAB_FIRST_BYTES);
@@ -415,12 +432,15 @@ mod tests {
             slab.take_fresh().unwrap();
         }
         let s66 = slab.slot_addr(66);
-        slab.put_free(s66);
-        slab.put_free(b);
+        slab.put_free(&mut bits, s66);
+        slab.put_free(&mut bits, b);
         assert_eq!(slab.free, 2);
-        assert_eq!(slab.take_free(), Some(b));
-        assert_eq!(slab.take_free(), Some(s66));
-        assert_eq!(slab.take_free(), None);
+        assert_eq!(bits[..3], [0, 0, 0], "another slab's bits are untouched");
+        assert!(slab.all_free(&bits, b, b + slot));
+        assert!(!slab.all_free(&bits, a, a + slot));
+        assert_eq!(slab.take_free(&mut bits), Some(b));
+        assert_eq!(slab.take_free(&mut bits), Some(s66));
+        assert_eq!(slab.take_free(&mut bits), None);
         // Exhaust the fresh slots.
         while slab.take_fresh().is_some() {}
         assert_eq!(slab.fresh, slab.slots);
@@ -430,7 +450,7 @@ mod tests {
     fn slabs_grow_and_cap() {
         // Only the size computation: a 1 GiB class fits one slot per slab.
         let page = page_size();
-        let slab = Slab::map(1 << 30, page, 5).expect("map 1 GiB slab");
+        let slab = Slab::map(1 << 30, page, 5, 0).expect("map 1 GiB slab");
         assert_eq!(slab.slots, 1);
         assert_eq!(slab.len(), (1 << 30) + page);
     }
