@@ -41,8 +41,12 @@ pub(crate) mod ready {
     pub(crate) const ERROR: usize = 16;
     /// The registration is gone; waiters must stop waiting.
     pub(crate) const DEREGISTERED: usize = 32;
+    /// The socket has had urgent (TCP out-of-band) data: a read may stop
+    /// short at the urgent mark with data left, so a short read no longer
+    /// proves the socket drained. Sticky; never cleared.
+    pub(crate) const URGENT: usize = 64;
     /// All the bits above.
-    pub(crate) const MASK: usize = 63;
+    pub(crate) const MASK: usize = 127;
 }
 
 /// What a worker's remote side shares for I/O: a handle to register with
@@ -198,6 +202,9 @@ impl ScheduledIo {
         if event.is_error() {
             bits |= ready::ERROR;
         }
+        if event.is_priority() {
+            bits |= ready::URGENT;
+        }
         bits
     }
 
@@ -255,8 +262,18 @@ impl ScheduledIo {
         }
     }
 
-    /// After an operation returned `WouldBlock`: forgets the readiness it
-    /// was tried on, unless an event arrived since (the tick moved).
+    /// Whether a short read or write may be taken as proof that the
+    /// socket is drained (no urgent data was ever seen on it).
+    pub(crate) fn short_means_drained(&self) -> bool {
+        // Only epoll reports urgent data to us (see `registration`).
+        cfg!(any(target_os = "linux", target_os = "android"))
+            && self.readiness.load(Ordering::Acquire) & ready::URGENT == 0
+    }
+
+    /// After an operation returned `WouldBlock` (or a stream read or
+    /// write came back short, which on epoll means the same): forgets the
+    /// readiness it was tried on, unless an event arrived since (the tick
+    /// moved).
     pub(crate) fn clear_readiness(&self, event: ReadyEvent, interest: usize) {
         let clear = interest & (ready::READABLE | ready::WRITABLE);
         let _ = self
