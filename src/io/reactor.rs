@@ -221,23 +221,29 @@ impl ScheduledIo {
                 let tick = (cur >> TICK_SHIFT).wrapping_add(1);
                 Some((tick << TICK_SHIFT) | (cur & ready::MASK) | bits)
             });
-        let woken: Vec<Arc<Header>> = {
+        // Usually one waiter (a reader or a writer) is woken per event:
+        // collect up to a few inline, so a dispatch allocates nothing.
+        let mut inline: [Option<Arc<Header>>; 4] = Default::default();
+        let mut spill = Vec::new();
+        {
             let mut waiters = self.waiters.lock().unwrap();
             if waiters.is_empty() {
                 return;
             }
-            let mut woken = Vec::new();
+            let mut n = 0;
             waiters.retain(|(interest, header)| {
-                if Self::satisfies(bits, *interest) {
-                    woken.push(header.clone());
-                    false
-                } else {
-                    true
+                if !Self::satisfies(bits, *interest) {
+                    return true;
                 }
+                match inline.get_mut(n) {
+                    Some(slot) => *slot = Some(header.clone()),
+                    None => spill.push(header.clone()),
+                }
+                n += 1;
+                false
             });
-            woken
-        };
-        for header in woken {
+        }
+        for header in inline.into_iter().flatten().chain(spill) {
             header.unpark();
         }
     }
