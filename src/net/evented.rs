@@ -259,20 +259,21 @@ impl<S: StdSocket> Evented<S> {
         crate::coop::proceed();
         let mut deadline = Some(deadline);
         let mut until = None;
-        // A clear readiness bit is trusted (wait first, no syscall) only
-        // by a blocking-mode call in a coroutine: a non-blocking call must
-        // see data the poller has not reported yet, as std would, and a
-        // plain thread waits in poll(2) anyway.
-        let trust_clear =
-            !self.settings.nonblocking.load(Ordering::Relaxed) && crate::worker::in_coroutine();
         loop {
             let registration = self.registration.get();
             // Snapshot readiness *before* the attempt, so that clearing it
             // after a WouldBlock cannot erase an event that came meanwhile.
             let ready = registration.and_then(|r| r.ready(interest));
-            if trust_clear
-                && ready.is_none()
+            // A clear readiness bit is trusted (wait first, no syscall) only
+            // by a blocking-mode call in a coroutine: a non-blocking call
+            // must see data the poller has not reported yet, as std would,
+            // and a plain thread waits in poll(2) anyway. (Checked only
+            // when readiness is clear: the settings are one more cache line
+            // the common, ready case need not touch.)
+            if ready.is_none()
                 && let Some(registration) = registration
+                && !self.settings.nonblocking.load(Ordering::Relaxed)
+                && crate::worker::in_coroutine()
                 && !registration.is_closed()
             {
                 // Cleared readiness means the last attempt found the socket
