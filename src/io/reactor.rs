@@ -41,8 +41,12 @@ pub(crate) mod ready {
     pub(crate) const ERROR: usize = 16;
     /// The registration is gone; waiters must stop waiting.
     pub(crate) const DEREGISTERED: usize = 32;
+    /// The socket has had urgent (TCP out-of-band) data: a read may stop
+    /// short at the urgent mark with data left, so a short read no longer
+    /// proves the socket drained. Sticky; never cleared.
+    pub(crate) const URGENT: usize = 64;
     /// All the bits above.
-    pub(crate) const MASK: usize = 63;
+    pub(crate) const MASK: usize = 127;
 }
 
 /// What a worker's remote side shares for I/O: a handle to register with
@@ -198,6 +202,9 @@ impl ScheduledIo {
         if event.is_error() {
             bits |= ready::ERROR;
         }
+        if event.is_priority() {
+            bits |= ready::URGENT;
+        }
         bits
     }
 
@@ -214,23 +221,29 @@ impl ScheduledIo {
                 let tick = (cur >> TICK_SHIFT).wrapping_add(1);
                 Some((tick << TICK_SHIFT) | (cur & ready::MASK) | bits)
             });
-        let woken: Vec<Arc<Header>> = {
+        // Usually one waiter (a reader or a writer) is woken per event:
+        // collect up to a few inline, so a dispatch allocates nothing.
+        let mut inline: [Option<Arc<Header>>; 4] = Default::default();
+        let mut spill = Vec::new();
+        {
             let mut waiters = self.waiters.lock().unwrap();
             if waiters.is_empty() {
                 return;
             }
-            let mut woken = Vec::new();
+            let mut n = 0;
             waiters.retain(|(interest, header)| {
-                if Self::satisfies(bits, *interest) {
-                    woken.push(header.clone());
-                    false
-                } else {
-                    true
+                if !Self::satisfies(bits, *interest) {
+                    return true;
                 }
+                match inline.get_mut(n) {
+                    Some(slot) => *slot = Some(header.clone()),
+                    None => spill.push(header.clone()),
+                }
+                n += 1;
+                false
             });
-            woken
-        };
-        for header in woken {
+        }
+        for header in inline.into_iter().flatten().chain(spill) {
             header.unpark();
         }
     }
@@ -255,8 +268,18 @@ impl ScheduledIo {
         }
     }
 
-    /// After an operation returned `WouldBlock`: forgets the readiness it
-    /// was tried on, unless an event arrived since (the tick moved).
+    /// Whether a short read or write may be taken as proof that the
+    /// socket is drained (no urgent data was ever seen on it).
+    pub(crate) fn short_means_drained(&self) -> bool {
+        // Only epoll reports urgent data to us (see `registration`).
+        cfg!(any(target_os = "linux", target_os = "android"))
+            && self.readiness.load(Ordering::Acquire) & ready::URGENT == 0
+    }
+
+    /// After an operation returned `WouldBlock` (or a stream read or
+    /// write came back short, which on epoll means the same): forgets the
+    /// readiness it was tried on, unless an event arrived since (the tick
+    /// moved).
     pub(crate) fn clear_readiness(&self, event: ReadyEvent, interest: usize) {
         let clear = interest & (ready::READABLE | ready::WRITABLE);
         let _ = self

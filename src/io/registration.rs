@@ -32,8 +32,9 @@ pub(crate) struct Registration {
 }
 
 impl Registration {
-    /// Registers `fd` (edge triggered, readable and writable) with the
-    /// poller of the worker running the current coroutine. Fails outside a
+    /// Registers `fd` (edge triggered, readable and writable, and for
+    /// urgent data so that `ready::URGENT` can be recorded) with the poller
+    /// of the worker running the current coroutine. Fails outside a
     /// coroutine.
     pub(crate) fn new(fd: RawFd) -> io::Result<Registration> {
         let worker = crate::worker::current_remote().ok_or_else(|| {
@@ -41,11 +42,10 @@ impl Registration {
         })?;
         let io = Arc::new(ScheduledIo::new());
         let token = Arc::into_raw(io.clone()) as usize;
-        let result = worker.io.registry.register(
-            &mut SourceFd(&fd),
-            mio::Token(token),
-            mio::Interest::READABLE | mio::Interest::WRITABLE,
-        );
+        let result = worker
+            .io
+            .registry
+            .register(&mut SourceFd(&fd), mio::Token(token), interest());
         if let Err(e) = result {
             // Soundness: `token` came from Arc::into_raw just above and the
             // registration failed, so no event carries it: take the count
@@ -69,6 +69,16 @@ impl Registration {
     /// Forgets readiness that an operation found stale (`WouldBlock`).
     pub(crate) fn clear_readiness(&self, event: ReadyEvent, interest: usize) {
         self.io.clear_readiness(event, interest)
+    }
+
+    /// Whether a short stream read or write proves the socket drained.
+    pub(crate) fn short_means_drained(&self) -> bool {
+        self.io.short_means_drained()
+    }
+
+    /// Whether the poller this socket is registered with is gone.
+    pub(crate) fn is_closed(&self) -> bool {
+        self.worker.io.is_closed()
     }
 
     /// Parks the current coroutine until the source is ready for
@@ -104,9 +114,32 @@ impl Registration {
                 io: &self.io,
                 header: &header,
             };
-            crate::park::park_until(deadline);
+            // Without a deadline, `park` directly: `park_until`'s frame
+            // (timer bookkeeping) is large, and every parked coroutine's
+            // frames are cold memory when it resumes (they are re-read on
+            // the way back up), so a shallower wait is measurably cheaper
+            // with thousands of sockets.
+            match deadline {
+                None => crate::park::park(),
+                Some(_) => {
+                    crate::park::park_until(deadline);
+                }
+            }
         }
     }
+}
+
+/// What every socket registers for. Priority (`EPOLLPRI`, urgent data)
+/// only where mio offers it; elsewhere `short_means_drained` is never
+/// trusted.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn interest() -> mio::Interest {
+    mio::Interest::READABLE | mio::Interest::WRITABLE | mio::Interest::PRIORITY
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn interest() -> mio::Interest {
+    mio::Interest::READABLE | mio::Interest::WRITABLE
 }
 
 /// Takes a waiter off the list when its wait ends in any way, unwinding
