@@ -8,14 +8,13 @@
 //! ran.
 
 use std::collections::HashMap;
-use std::io::{Read, Write};
 use std::sync::Mutex;
 use std::time::Instant;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+#[path = "../benches/echo_workload.rs"]
+mod echo_workload;
 
-const PER_CONN: usize = 16 * 1024;
-const WRITE: usize = 1024;
+use echo_workload::{PER_CONN, WRITE};
 
 fn env(name: &str, default: usize) -> usize {
     std::env::var(name)
@@ -44,28 +43,7 @@ fn main() {
     let start;
     if mode == "weft" {
         let rt = weft::Runtime::builder().workers(workers).build().unwrap();
-        let listener = weft::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        let addr = listener.local_addr().unwrap();
-        rt.spawn(move || {
-            for stream in listener.incoming() {
-                let Ok(mut s) = stream else { continue };
-                weft::spawn(move || {
-                    note("server");
-                    s.set_nodelay(true).unwrap();
-                    let mut buf = [0u8; 16 * 1024];
-                    loop {
-                        match s.read(&mut buf) {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => {
-                                if s.write_all(&buf[..n]).is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                });
-            }
-        });
+        let addr = echo_workload::weft_echo_server(&rt, || note("server"));
         let mut streams: Vec<_> = rt.block_on(|| {
             (0..conns)
                 .map(|_| weft::net::TcpStream::connect(addr).unwrap())
@@ -75,24 +53,7 @@ fn main() {
         start = Instant::now();
         for _ in 0..rounds {
             let taken = std::mem::take(&mut streams);
-            streams = rt.block_on(move || {
-                let hs: Vec<_> = taken
-                    .into_iter()
-                    .map(|mut s| {
-                        weft::spawn(move || {
-                            note("client");
-                            let out = [1u8; WRITE];
-                            let mut back = [0u8; WRITE];
-                            for _ in 0..PER_CONN / WRITE {
-                                s.write_all(&out).unwrap();
-                                s.read_exact(&mut back).unwrap();
-                            }
-                            s
-                        })
-                    })
-                    .collect();
-                hs.into_iter().map(|h| h.join().unwrap()).collect()
-            });
+            streams = echo_workload::weft_round(&rt, taken, || note("client"));
         }
         let elapsed = start.elapsed();
         let dump = weft::dump();
@@ -111,31 +72,7 @@ fn main() {
             .enable_all()
             .build()
             .unwrap();
-        let listener = rt
-            .block_on(tokio::net::TcpListener::bind("127.0.0.1:0"))
-            .unwrap();
-        let addr = listener.local_addr().unwrap();
-        rt.spawn(async move {
-            loop {
-                let Ok((mut s, _)) = listener.accept().await else {
-                    continue;
-                };
-                tokio::spawn(async move {
-                    s.set_nodelay(true).unwrap();
-                    let mut buf = [0u8; 16 * 1024];
-                    loop {
-                        match s.read(&mut buf).await {
-                            Ok(0) | Err(_) => return,
-                            Ok(n) => {
-                                if s.write_all(&buf[..n]).await.is_err() {
-                                    return;
-                                }
-                            }
-                        }
-                    }
-                });
-            }
-        });
+        let addr = echo_workload::tokio_echo_server(&rt);
         let mut streams: Vec<_> = rt.block_on(async {
             let mut v = Vec::with_capacity(conns);
             for _ in 0..conns {
@@ -156,27 +93,7 @@ fn main() {
         start = Instant::now();
         for _ in 0..rounds {
             let taken = std::mem::take(&mut streams);
-            streams = rt.block_on(async move {
-                let hs: Vec<_> = taken
-                    .into_iter()
-                    .map(|mut s| {
-                        tokio::spawn(async move {
-                            let out = [1u8; WRITE];
-                            let mut back = [0u8; WRITE];
-                            for _ in 0..PER_CONN / WRITE {
-                                s.write_all(&out).await.unwrap();
-                                s.read_exact(&mut back).await.unwrap();
-                            }
-                            s
-                        })
-                    })
-                    .collect();
-                let mut back = Vec::with_capacity(hs.len());
-                for h in hs {
-                    back.push(h.await.unwrap());
-                }
-                back
-            });
+            streams = echo_workload::tokio_round(&rt, taken);
         }
         report(&mode, conns, rounds, start.elapsed());
     }

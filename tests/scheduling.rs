@@ -253,67 +253,52 @@ fn a_burst_of_spawns_from_one_coroutine_reaches_both_workers() {
     });
 }
 
+/// On a 1-worker runtime where a started coroutine yields forever (the
+/// runtime's shutdown cancels it), spawns `n` coroutines that each yield
+/// `yields` times and counts how many ran to the end.
+fn spawned_beside_a_forever_yielder(n: u64, yields: usize) -> u64 {
+    let rt = runtime(1);
+    let done = Arc::new(AtomicU64::new(0));
+    let d = done.clone();
+    rt.block_on(move || {
+        drop(weft::spawn(|| {
+            loop {
+                weft::yield_now();
+            }
+        }));
+        weft::yield_now();
+        let hs: Vec<_> = (0..n)
+            .map(|_| {
+                let d = d.clone();
+                weft::spawn(move || {
+                    for _ in 0..yields {
+                        weft::yield_now();
+                    }
+                    d.fetch_add(1, Ordering::Relaxed);
+                })
+            })
+            .collect();
+        for h in hs {
+            h.join().unwrap();
+        }
+    });
+    done.load(Ordering::Relaxed)
+}
+
 #[test]
 fn a_forever_yielder_does_not_starve_new_coroutines_on_one_worker() {
     with_timeout(20, || {
-        let rt = runtime(1);
-        let done = Arc::new(AtomicU64::new(0));
-        let d = done.clone();
-        rt.block_on(move || {
-            // Ready (started) from here on, for good: the runtime's
-            // shutdown cancels it.
-            drop(weft::spawn(|| {
-                loop {
-                    weft::yield_now();
-                }
-            }));
-            weft::yield_now();
-            let hs: Vec<_> = (0..100)
-                .map(|_| {
-                    let d = d.clone();
-                    weft::spawn(move || {
-                        d.fetch_add(1, Ordering::Relaxed);
-                    })
-                })
-                .collect();
-            for h in hs {
-                h.join().unwrap();
-            }
-        });
-        assert_eq!(done.load(Ordering::Relaxed), 100);
+        assert_eq!(spawned_beside_a_forever_yielder(100, 0), 100)
     });
 }
 
 #[test]
 fn a_burst_past_the_local_queue_completes_on_one_worker_beside_a_yielder() {
-    // More spawns than a worker's local queue holds: the rest go to the
-    // shared injector, which the only worker must still drain while a
+    // More spawns than a worker's local queue holds: the rest overflow to
+    // the shared queue, which the only worker must still drain while a
     // started coroutine keeps it busy.
     with_timeout(20, || {
-        let rt = runtime(1);
-        let done = Arc::new(AtomicU64::new(0));
-        let d = done.clone();
-        rt.block_on(move || {
-            drop(weft::spawn(|| {
-                loop {
-                    weft::yield_now();
-                }
-            }));
-            weft::yield_now();
-            let hs: Vec<_> = (0..5_000)
-                .map(|_| {
-                    let d = d.clone();
-                    weft::spawn(move || {
-                        weft::yield_now();
-                        d.fetch_add(1, Ordering::Relaxed);
-                    })
-                })
-                .collect();
-            for h in hs {
-                h.join().unwrap();
-            }
-        });
-        assert_eq!(done.load(Ordering::Relaxed), 5_000);
+        assert_eq!(spawned_beside_a_forever_yielder(5_000, 1), 5_000)
     });
 }
 
