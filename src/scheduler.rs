@@ -292,6 +292,13 @@ impl WorkerRemote {
             .shrink_to(crate::worker::SMALL_CAPACITY);
     }
 
+    /// Worker side: whether a remote wake may be waiting in the inbox (a
+    /// plain load; `drain_inbox` takes it).
+    #[inline]
+    pub(crate) fn has_inbox(&self) -> bool {
+        self.inbox_hint.load(StdOrdering::Acquire)
+    }
+
     /// Worker side: announces that the worker is about to block in its
     /// poller. Returns `false` (and stays awake) if the inbox has work.
     /// Taking the inbox lock after raising `sleeping` pairs with

@@ -75,6 +75,10 @@ const MAX_LIFO_RUNS: u32 = 3;
 /// returns soon after a burst.
 const TRIM_AFTER: Duration = Duration::from_secs(1);
 
+/// How long an idle worker watches for work before it blocks in its
+/// poller (`WorkerLocal::spin_for_work`).
+const SPIN_BEFORE_SLEEP: Duration = Duration::from_micros(20);
+
 /// Capacity a trimmed queue or table keeps: small enough not to matter,
 /// non-zero so shrinking is a `realloc` and not a `free` (see `trim`).
 pub(crate) const SMALL_CAPACITY: usize = 64;
@@ -440,7 +444,40 @@ impl WorkerLocal {
                 self.start(task);
                 continue;
             }
+            if self.spin_for_work() {
+                continue;
+            }
             self.sleep();
+        }
+    }
+
+    /// Before blocking in the poller, watches for work for up to
+    /// [`SPIN_BEFORE_SLEEP`], as Go's idle Ms spin: a coroutine woken from
+    /// another worker a few microseconds from now (a ping-pong across
+    /// workers, a reply on a socket) then runs without the wake-up's
+    /// `eventfd` write, `epoll_wait` return and context switch on either
+    /// side. Polls the inbox and the shared queues (plain loads) and, every
+    /// few iterations, the timers and the poller without blocking. Returns
+    /// whether there is work.
+    fn spin_for_work(&self) -> bool {
+        let start = Instant::now();
+        let mut round: u32 = 0;
+        loop {
+            if self.remote.has_inbox() || self.shared.has_new_work() || !self.deque.is_empty() {
+                self.maintain(Some(Duration::ZERO));
+                return true;
+            }
+            round = round.wrapping_add(1);
+            if round.is_multiple_of(64) {
+                self.maintain(Some(Duration::ZERO));
+                if self.has_ready() {
+                    return true;
+                }
+                if start.elapsed() >= SPIN_BEFORE_SLEEP || self.shared.is_shutdown() {
+                    return false;
+                }
+            }
+            std::hint::spin_loop();
         }
     }
 
