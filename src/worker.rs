@@ -778,9 +778,10 @@ impl WorkerLocal {
             // SAFETY: by the soundness argument just above.
             let task = unsafe { &*task };
             task.yielder.set(yielder);
-            // SAFETY: this worker took the `NewTask` apart above and gave
-            // its header to this task: the body's one owner, entering it
-            // once (a coroutine's closure runs once).
+            // Soundness: this worker took the `NewTask` apart above and gave
+            // its header to this task, so this is the body's one owner,
+            // entering it once (a coroutine's closure runs once).
+            // SAFETY: by the soundness argument just above.
             unsafe { task.header.tail.start(Start::Run(&task.locals)) };
         });
         self.tasks.borrow_mut().fill(
