@@ -39,6 +39,10 @@ const HANDOFF: usize = 2;
 /// it (Go's `starvationThresholdNs`).
 const STARVATION: Duration = Duration::from_millis(1);
 
+/// How many times a locker checks a held lock before it parks (std's
+/// futex mutex: 100).
+const SPIN_TURNS: u32 = 100;
+
 /// A mutual-exclusion lock without data or poisoning.
 pub(crate) struct RawMutex {
     state: AtomicU8,
@@ -78,6 +82,23 @@ impl RawMutex {
     /// cancelled coroutine unwinds from here without the lock.
     #[inline]
     pub(crate) fn lock(&self) {
+        if !self.try_lock() {
+            self.lock_contended();
+        }
+    }
+
+    #[cold]
+    fn lock_contended(&self) {
+        // A holder running on another worker usually lets go within a few
+        // hundred nanoseconds: watch for that briefly, as std's futex mutex
+        // does, before paying for a park and a wake-up. Only while nobody
+        // is queued (a queue means the lock is busy for longer).
+        for _ in 0..SPIN_TURNS {
+            if self.state.load(Ordering::Relaxed) != LOCKED {
+                break;
+            }
+            std::hint::spin_loop();
+        }
         if !self.try_lock() {
             wait(&LockOp { raw: self }, None);
         }
