@@ -129,16 +129,23 @@ fn shutdown_cancels_parked_coroutines() {
     with_timeout(10, || {
         let rt = runtime(2);
         let dropped: Vec<_> = (0..100).map(|_| Arc::new(AtomicBool::new(false))).collect();
+        let started = Arc::new(AtomicUsize::new(0));
         let handles: Vec<_> = dropped
             .iter()
             .map(|d| {
-                let d = d.clone();
+                let (d, started) = (d.clone(), started.clone());
                 rt.spawn(move || {
                     let _flag = DropFlag(d);
+                    started.fetch_add(1, Ordering::SeqCst);
                     weft::sleep(Duration::from_secs(3600));
                 })
             })
             .collect();
+        // Every one parked (a fixed pause was too short under valgrind,
+        // where unstarted ones were cancelled without ever making a flag).
+        while started.load(Ordering::SeqCst) < dropped.len() {
+            std::thread::sleep(Duration::from_millis(1));
+        }
         std::thread::sleep(Duration::from_millis(20));
         rt.shutdown();
         for h in handles {
