@@ -213,6 +213,10 @@ impl Coroutine {
         Coroutine { header }
     }
 
+    pub(crate) fn header(&self) -> &Arc<Header> {
+        &self.header
+    }
+
     /// The coroutine's unique id.
     ///
     /// ```

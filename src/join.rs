@@ -98,10 +98,11 @@ impl<T: Send> Tail for Packet<T> {
 /// assert_eq!(h.join().unwrap(), 42);
 /// ```
 pub struct JoinHandle<T> {
-    header: Arc<Header>,
+    /// Holds the coroutine's header (`coroutine.header()`), and with it the
+    /// whole allocation.
     coroutine: Coroutine,
-    /// The packet in the tail of `header`'s allocation, which `header`
-    /// keeps alive.
+    /// The packet in the tail of the header's allocation, which
+    /// `coroutine` keeps alive.
     packet: NonNull<Packet<T>>,
     /// The job runs on the blocking pool (`spawn_blocking`), not as a
     /// coroutine: a dump shows its joiner waiting for `Blocking` work.
@@ -124,8 +125,7 @@ impl<T> JoinHandle<T> {
     /// allocation (so it lives as long as `header` does).
     pub(crate) unsafe fn new(header: Arc<Header>, packet: NonNull<Packet<T>>) -> JoinHandle<T> {
         JoinHandle {
-            coroutine: Coroutine::from_header(header.clone()),
-            header,
+            coroutine: Coroutine::from_header(header),
             packet,
             blocking_job: false,
         }
@@ -147,7 +147,7 @@ impl<T> JoinHandle<T> {
     }
 
     fn packet(&self) -> &Packet<T> {
-        // SAFETY: `packet` points into the allocation that `self.header`
+        // SAFETY: `packet` points into the allocation that `self.coroutine`
         // keeps alive (the promise of `new`), and is only ever shared.
         unsafe { self.packet.as_ref() }
     }
@@ -206,7 +206,7 @@ impl<T> JoinHandle<T> {
     /// assert!(h.join().unwrap_err().is::<weft::Cancelled>());
     /// ```
     pub fn cancel(&self) {
-        self.header.cancel();
+        self.coroutine.header().cancel();
     }
 
     /// The coroutine's id.
@@ -218,7 +218,7 @@ impl<T> JoinHandle<T> {
     /// # a.join().unwrap(); b.join().unwrap();
     /// ```
     pub fn id(&self) -> CoroutineId {
-        self.header.id()
+        self.coroutine.id()
     }
 
     /// A handle to the coroutine, like [`std::thread::JoinHandle::thread`].

@@ -61,7 +61,11 @@ const MAINTENANCE_INTERVAL: u32 = 61;
 /// buffer to a million entries (a 16 MB allocation, whose free raises
 /// glibc's trim threshold so later frees are not returned to the OS), and
 /// every worker takes from the injector instead of stealing from one.
-pub(crate) const LOCAL_QUEUE_CAP: usize = 256;
+const LOCAL_QUEUE_CAP: usize = 256;
+
+/// How many new coroutines a full local queue moves to the shared
+/// overflow at once: its older half. Every overflow batch has this size.
+pub(crate) const OVERFLOW_BATCH: usize = LOCAL_QUEUE_CAP / 2;
 
 /// Most wakes in a row a worker runs from its LIFO slot before it turns to
 /// its ready queue again: two coroutines that keep waking each other would
@@ -285,7 +289,7 @@ pub(crate) fn push_local(shared: &Arc<Shared>, task: NewTask) -> Result<(), NewT
         Some(w) if Arc::ptr_eq(&w.shared, shared) => {
             if w.deque.len() >= LOCAL_QUEUE_CAP {
                 let batch: Vec<NewTask> = std::iter::from_fn(|| w.deque.pop())
-                    .take(LOCAL_QUEUE_CAP / 2)
+                    .take(OVERFLOW_BATCH)
                     .collect();
                 w.shared.overflow.push(batch);
             }

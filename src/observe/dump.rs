@@ -157,10 +157,9 @@ pub fn dump() -> Dump {
     let runtimes = live_runtimes();
     let mut dump = Dump::default();
     for (runtime, shared) in runtimes.iter().enumerate() {
-        // An overflow batch is always half a full local queue.
         let not_started = shared.injector.len()
             + shared.stealers.iter().map(|s| s.len()).sum::<usize>()
-            + shared.overflow.len() * (crate::worker::LOCAL_QUEUE_CAP / 2);
+            + shared.overflow.len() * crate::worker::OVERFLOW_BATCH;
         dump.not_started.push(not_started);
         for remote in &shared.remotes {
             let headers: Vec<Arc<Header>> = remote.live_headers();
