@@ -47,38 +47,26 @@
 #![warn(missing_docs)]
 
 mod blocking;
-mod coop;
-mod coroutine;
 pub mod fs;
 mod io;
-mod join;
-mod local;
-mod loom;
 pub mod net;
 mod observe;
 pub mod os;
-mod panic_hook;
-mod park;
-mod runtime;
-mod scheduler;
-mod spawn;
+mod rt;
 mod stack;
 pub mod sync;
-mod timer;
-mod watchdog;
-mod worker;
 
 use std::time::{Duration, Instant};
 
 pub use blocking::spawn_blocking;
-pub use coroutine::{Cancelled, Coroutine, CoroutineId};
-pub use join::JoinHandle;
-pub use local::CoroutineLocalKey;
 pub use observe::WaitFor;
 pub use observe::dump::{CoroutineRecord, CoroutineState, Dump, WorkerRecord, dump};
 pub use observe::stats::{Stats, stats};
-pub use runtime::{Runtime, RuntimeBuilder, run};
-pub use spawn::{Builder, spawn};
+pub use rt::coroutine::{Cancelled, Coroutine, CoroutineId};
+pub use rt::join::JoinHandle;
+pub use rt::local::CoroutineLocalKey;
+pub use rt::runtime::{Runtime, RuntimeBuilder, run};
+pub use rt::spawn::{Builder, spawn};
 
 /// Whether the caller runs inside a weft coroutine.
 ///
@@ -88,7 +76,7 @@ pub use spawn::{Builder, spawn};
 /// ```
 #[inline]
 pub fn in_coroutine() -> bool {
-    worker::in_coroutine()
+    rt::worker::in_coroutine()
 }
 
 /// A handle to the calling coroutine, or `None` outside one.
@@ -100,7 +88,7 @@ pub fn in_coroutine() -> bool {
 /// assert_eq!(h.join().unwrap(), Some(id));
 /// ```
 pub fn current() -> Option<Coroutine> {
-    worker::current_header().map(Coroutine::from_header)
+    rt::worker::current_header().map(Coroutine::from_header)
 }
 
 /// Lets the other ready coroutines of this worker run, then continues;
@@ -117,7 +105,7 @@ pub fn current() -> Option<Coroutine> {
 /// h.join().unwrap();
 /// ```
 pub fn yield_now() {
-    if !worker::yield_current() {
+    if !rt::worker::yield_current() {
         std::thread::yield_now();
     }
 }
@@ -144,15 +132,15 @@ pub fn sleep(dur: Duration) {
     let Some(deadline) = Instant::now().checked_add(dur) else {
         // Longer than the clock can count: sleep until cancelled.
         loop {
-            park::park();
+            rt::park::park();
         }
     };
     if dur.is_zero() {
-        park::check_cancelled();
+        rt::park::check_cancelled();
         return;
     }
     let _waiting = observe::waiting(observe::WaitFor::Sleep(deadline));
-    while !park::park_until(Some(deadline)) {}
+    while !rt::park::park_until(Some(deadline)) {}
 }
 
 /// Parks the calling coroutine until [`Coroutine::unpark`] is called on it
@@ -168,8 +156,5 @@ pub fn sleep(dur: Duration) {
 /// ```
 pub fn park() {
     let _waiting = observe::waiting(observe::WaitFor::Park);
-    park::park();
+    rt::park::park();
 }
-
-#[cfg(all(test, weft_loom))]
-mod loom_idle;

@@ -17,10 +17,10 @@ use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::Arc;
 
-use crate::coroutine::{Cancelled, Header, HeaderWith};
-use crate::join::{JoinHandle, Packet};
-use crate::park;
-use crate::worker;
+use crate::rt::coroutine::{Cancelled, Header, HeaderWith};
+use crate::rt::join::{JoinHandle, Packet};
+use crate::rt::park;
+use crate::rt::worker;
 
 use pool::{Job, JobStart, Pool};
 

@@ -88,10 +88,10 @@ impl Iterator for ReadDir {
 
     fn next(&mut self) -> Option<io::Result<DirEntry>> {
         if !self.buffered.is_empty() {
-            crate::coop::proceed();
+            crate::rt::coop::proceed();
             return self.buffered.pop_front();
         }
-        if crate::worker::in_coroutine() {
+        if crate::rt::worker::in_coroutine() {
             self.refill();
             return self.buffered.pop_front();
         }

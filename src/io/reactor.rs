@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use crate::coroutine::Header;
+use crate::rt::coroutine::Header;
 
 /// The token of each worker's `mio::Waker`; registrations use addresses,
 /// which are never 0.

@@ -13,8 +13,8 @@ use std::time::Instant;
 use mio::unix::SourceFd;
 
 use super::reactor::{ReadyEvent, ScheduledIo, ready};
-use crate::coroutine::Header;
-use crate::scheduler::WorkerRemote;
+use crate::rt::coroutine::Header;
+use crate::rt::scheduler::WorkerRemote;
 
 /// Interest in reading.
 pub(crate) const READ: usize = ready::READABLE;
@@ -37,7 +37,7 @@ impl Registration {
     /// of the worker running the current coroutine. Fails outside a
     /// coroutine.
     pub(crate) fn new(fd: RawFd) -> io::Result<Registration> {
-        let worker = crate::worker::current_remote().ok_or_else(|| {
+        let worker = crate::rt::worker::current_remote().ok_or_else(|| {
             io::Error::other("weft: a socket can only be registered from inside a coroutine")
         })?;
         let io = Arc::new(ScheduledIo::new());
@@ -89,7 +89,7 @@ impl Registration {
         interest: usize,
         deadline: Option<Instant>,
     ) -> io::Result<ReadyEvent> {
-        let header = crate::worker::current_header()
+        let header = crate::rt::worker::current_header()
             .ok_or_else(|| io::Error::other("weft: Registration::wait outside a coroutine"))?;
         loop {
             if let Some(event) = self.io.ready(interest) {
@@ -120,9 +120,9 @@ impl Registration {
             // the way back up), so a shallower wait is measurably cheaper
             // with thousands of sockets.
             match deadline {
-                None => crate::park::park(),
+                None => crate::rt::park::park(),
                 Some(_) => {
-                    crate::park::park_until(deadline);
+                    crate::rt::park::park_until(deadline);
                 }
             }
         }

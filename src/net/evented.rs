@@ -256,7 +256,7 @@ impl<S: StdSocket> Evented<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
         drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
-        crate::coop::proceed();
+        crate::rt::coop::proceed();
         let mut deadline = Some(deadline);
         let mut until = None;
         loop {
@@ -273,7 +273,7 @@ impl<S: StdSocket> Evented<S> {
             if ready.is_none()
                 && let Some(registration) = registration
                 && !self.settings.nonblocking.load(Ordering::Relaxed)
-                && crate::worker::in_coroutine()
+                && crate::rt::worker::in_coroutine()
                 && !registration.is_closed()
             {
                 // Cleared readiness means the last attempt found the socket
@@ -325,7 +325,7 @@ impl<S: StdSocket> Evented<S> {
         deadline: Option<Instant>,
         stale: Option<crate::io::reactor::ReadyEvent>,
     ) -> io::Result<()> {
-        if !crate::worker::in_coroutine() {
+        if !crate::rt::worker::in_coroutine() {
             return poll_fd(self.socket.as_raw_fd(), interest, deadline);
         }
         let registration = self.registration()?;

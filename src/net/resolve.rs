@@ -25,7 +25,7 @@ pub(crate) fn resolve<Q>(query: Q) -> io::Result<vec::IntoIter<SocketAddr>>
 where
     Q: ToSocketAddrs + Send + 'static,
 {
-    if !crate::worker::in_coroutine() {
+    if !crate::rt::worker::in_coroutine() {
         return lookup(&query).map(Vec::into_iter);
     }
     match crate::spawn_blocking(move || lookup(&query)).join() {

@@ -14,8 +14,8 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use super::WaitFor;
-use crate::coroutine::{CoroutineId, Header};
-use crate::scheduler::Shared;
+use crate::rt::coroutine::{CoroutineId, Header};
+use crate::rt::scheduler::Shared;
 
 /// Every runtime that has been built and not yet dropped.
 static RUNTIMES: Mutex<Vec<Weak<Shared>>> = Mutex::new(Vec::new());
@@ -159,7 +159,7 @@ pub fn dump() -> Dump {
     for (runtime, shared) in runtimes.iter().enumerate() {
         let not_started = shared.injector.len()
             + shared.stealers.iter().map(|s| s.len()).sum::<usize>()
-            + shared.overflow.len() * crate::worker::OVERFLOW_BATCH;
+            + shared.overflow.len() * crate::rt::worker::OVERFLOW_BATCH;
         dump.not_started.push(not_started);
         for remote in &shared.remotes {
             let headers: Vec<Arc<Header>> = remote.live_headers();

@@ -20,7 +20,7 @@ use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use crate::coroutine::CoroutineId;
+use crate::rt::coroutine::CoroutineId;
 
 /// Why a coroutine is parked.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -193,7 +193,7 @@ pub(crate) struct WaitGuard {
 /// record is cleared when the guard drops. A no-op outside coroutines.
 #[inline]
 pub(crate) fn waiting(reason: WaitFor) -> WaitGuard {
-    let active = crate::worker::with_current_header(|h| match h {
+    let active = crate::rt::worker::with_current_header(|h| match h {
         Some(h) => {
             h.observed.wait.store(reason.encode(), Ordering::Relaxed);
             h.observed.since.store(coarse_now(), Ordering::Relaxed);
@@ -208,7 +208,7 @@ impl Drop for WaitGuard {
     #[inline]
     fn drop(&mut self) {
         if self.active {
-            crate::worker::with_current_header(|h| {
+            crate::rt::worker::with_current_header(|h| {
                 if let Some(h) = h {
                     h.observed.wait.store(0, Ordering::Relaxed);
                     h.observed.touch();

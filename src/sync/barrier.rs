@@ -7,7 +7,7 @@ use std::fmt;
 
 use super::spin::SpinLock;
 use super::waitlist::{Left, NOTIFIED, WaitFor, WaitList, Wakes, Weft, wait};
-use crate::coop;
+use crate::rt::coop;
 
 /// Lets `n` participants wait until all of them have arrived, like
 /// [`std::sync::Barrier`]; reusable, one generation after another.

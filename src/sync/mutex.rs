@@ -10,7 +10,7 @@ use std::sync::{LockResult, TryLockError, TryLockResult};
 
 use super::poison;
 use super::raw_mutex::RawMutex;
-use crate::coop;
+use crate::rt::coop;
 
 /// A mutual-exclusion lock protecting a `T`, like [`std::sync::Mutex`].
 ///

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 use super::mpsc::{RecvError, RecvTimeoutError, TryRecvError};
 use super::spin::{SpinGuard, SpinLock};
 use super::waitlist::{Left, NOTIFIED, WaitFor, WaitList, Wakes, Weft, wait};
-use crate::coop;
+use crate::rt::coop;
 
 /// Creates a one-value channel.
 ///

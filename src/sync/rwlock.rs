@@ -10,7 +10,7 @@ use std::sync::{LockResult, TryLockError, TryLockResult};
 
 use super::poison;
 use super::raw_rwlock::RawRwLock;
-use crate::coop;
+use crate::rt::coop;
 
 /// A reader-writer lock protecting a `T`, like [`std::sync::RwLock`]:
 /// any number of readers, or one writer.

@@ -21,7 +21,7 @@ use std::time::{Duration, Instant};
 
 use super::mpsc::{Receiver, RecvError};
 use super::waitlist::{Parker, Ticket, Waiter, Weft};
-use crate::coop;
+use crate::rt::coop;
 
 /// Something a select can wait on: a channel's receive side.
 pub(crate) trait Selectable {

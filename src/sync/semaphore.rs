@@ -16,7 +16,7 @@ use std::time::{Duration, Instant};
 
 use super::spin::ModelLock as Mutex;
 use super::waitlist::{Left, Parker, WaitFor, WaitList, Wakes, Weft, wait};
-use crate::coop;
+use crate::rt::coop;
 
 /// Waiter token: your permits are granted.
 const GRANTED: usize = 2;

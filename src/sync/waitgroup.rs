@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::spin::{SpinGuard, SpinLock};
 use super::waitlist::{Left, NOTIFIED, WaitFor, WaitList, Wakes, Weft, wait};
-use crate::coop;
+use crate::rt::coop;
 
 /// Waits for a group of coroutines or threads to finish, in
 /// crossbeam-utils' shape: hand each one a clone, and `wait` on the

@@ -39,8 +39,8 @@ use std::ops::DerefMut;
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use crate::loom::{AtomicUsize, Ordering};
-use crate::park::{self, Unparker};
+use crate::rt::loom::{AtomicUsize, Ordering};
+use crate::rt::park::{self, Unparker};
 
 /// How the current waiter parks and how others wake it.
 pub(crate) trait Parker: 'static {

@@ -39,7 +39,7 @@ use std::time::{Duration, Instant};
 
 pub use std::sync::mpsc::{RecvError, RecvTimeoutError, SendError, TryRecvError, TrySendError};
 
-use crate::coop;
+use crate::rt::coop;
 use crate::sync::waitlist::Weft;
 use chan::Chan;
 

@@ -9,12 +9,12 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::coroutine::{Cancelled, Header, HeaderWith, Tail};
-use crate::join::{JoinHandle, Packet};
-use crate::runtime;
-use crate::scheduler::{NewTask, Shared, Start};
+use crate::rt::coroutine::{Cancelled, Header, HeaderWith, Tail};
+use crate::rt::join::{JoinHandle, Packet};
+use crate::rt::runtime;
+use crate::rt::scheduler::{NewTask, Shared, Start};
+use crate::rt::worker;
 use crate::stack;
-use crate::worker;
 
 /// Spawns a coroutine and returns its [`JoinHandle`], like
 /// [`std::thread::spawn`].

@@ -20,7 +20,7 @@ pub(crate) const BUDGET: u32 = 128;
 /// yields.
 #[inline]
 pub(crate) fn proceed() {
-    if crate::worker::consume_budget() {
+    if crate::rt::worker::consume_budget() {
         crate::yield_now();
     }
 }

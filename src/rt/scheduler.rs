@@ -25,10 +25,10 @@ use std::sync::{Arc, Mutex};
 
 use crossbeam_deque::{Injector, Stealer};
 
-use crate::coroutine::{Header, HeaderFields};
 use crate::io::reactor::IoShared;
-use crate::local::LocalMap;
-use crate::loom::{AtomicUsize, Mutex as IdleMutex, Ordering, fence};
+use crate::rt::coroutine::{Header, HeaderFields};
+use crate::rt::local::LocalMap;
+use crate::rt::loom::{AtomicUsize, Mutex as IdleMutex, Ordering, fence};
 
 /// How a new coroutine's body is entered.
 pub(crate) enum Start<'a> {
@@ -251,7 +251,7 @@ impl WorkerRemote {
     /// Puts the started coroutine `key`, owned by this worker, back on its
     /// ready queue. Runs on any thread.
     pub(crate) fn schedule(self: &Arc<Self>, key: usize) {
-        if crate::worker::schedule_local(self, key) {
+        if crate::rt::worker::schedule_local(self, key) {
             return;
         }
         self.inbox.lock().unwrap().push(key);
@@ -289,7 +289,7 @@ impl WorkerRemote {
         self.inbox
             .lock()
             .unwrap()
-            .shrink_to(crate::worker::SMALL_CAPACITY);
+            .shrink_to(crate::rt::worker::SMALL_CAPACITY);
     }
 
     /// Worker side: whether a remote wake may be waiting in the inbox (a

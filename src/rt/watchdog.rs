@@ -27,7 +27,7 @@ use std::sync::{Arc, Condvar, Mutex, PoisonError};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use crate::scheduler::WorkerRemote;
+use crate::rt::scheduler::WorkerRemote;
 
 /// The threshold in debug builds when neither the builder nor
 /// `WEFT_STALL_MS` sets one. 100 ms is the point where a stall is a

@@ -30,11 +30,11 @@ pub(crate) fn install() {
 /// Prints the coroutine-named message if the panic happens in a coroutine
 /// whose runtime names panics. Returns whether it printed.
 fn print_for_coroutine(info: &PanicHookInfo<'_>) -> bool {
-    let wanted = crate::worker::with_current_shared(|s| s.is_some_and(|s| s.name_panics));
+    let wanted = crate::rt::worker::with_current_shared(|s| s.is_some_and(|s| s.name_panics));
     if !wanted {
         return false;
     }
-    let Some(header) = crate::worker::current_header() else {
+    let Some(header) = crate::rt::worker::current_header() else {
         return false;
     };
     let message = info.payload_as_str().unwrap_or("Box<dyn Any>");

@@ -28,7 +28,7 @@
 //!
 //! `tests/loom_park.rs` checks these under every interleaving.
 
-use crate::loom::{AtomicU8, Ordering};
+use crate::rt::loom::{AtomicU8, Ordering};
 
 /// Running or runnable, no token waiting.
 const IDLE: u8 = 0;

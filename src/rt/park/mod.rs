@@ -29,8 +29,8 @@ use std::sync::Arc;
 use std::thread::{self, Thread};
 use std::time::Instant;
 
-use crate::coroutine::{Cancelled, Header};
-use crate::worker::{self, Suspend};
+use crate::rt::coroutine::{Cancelled, Header};
+use crate::rt::worker::{self, Suspend};
 
 /// Whoever waits: a coroutine or a plain thread. Waking it is always
 /// `unpark`, whichever it is.
@@ -117,7 +117,7 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
     let key =
         worker::with_timers(|t| t.insert(deadline, header)).expect("a coroutine runs on a worker");
     // Disarm on every exit, unwinding from a cancel included.
-    struct Disarm(crate::timer::TimerKey);
+    struct Disarm(crate::rt::timer::TimerKey);
     impl Drop for Disarm {
         fn drop(&mut self) {
             worker::with_timers(|t| t.remove(self.0));

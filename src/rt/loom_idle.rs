@@ -7,7 +7,7 @@ use loom::sync::Arc;
 use loom::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use loom::thread;
 
-use crate::scheduler::Idle;
+use crate::rt::scheduler::Idle;
 
 /// One worker goes idle (search found nothing, so it sleeps) while a
 /// spawner queues work and notifies. Afterwards, either the worker saw the

@@ -1,5 +1,5 @@
 //! [`Runtime`]: a set of worker threads and everything they share; its
-//! builder; and the default runtime behind [`spawn`](crate::spawn) and
+//! builder; and the default runtime behind [`spawn`](crate::rt::spawn) and
 //! [`run`].
 
 use std::fmt;
@@ -12,18 +12,18 @@ use std::time::Duration;
 use crossbeam_deque::Worker as Deque;
 
 use crate::io::reactor::Reactor;
-use crate::join::JoinHandle;
 use crate::observe::signal::DumpOnSignal;
-use crate::scheduler::{Shared, WorkerRemote};
-use crate::spawn::{Builder, submit};
+use crate::rt::join::JoinHandle;
+use crate::rt::scheduler::{Shared, WorkerRemote};
+use crate::rt::spawn::{Builder, submit};
+use crate::rt::watchdog::{self, Watchdog};
+use crate::rt::worker;
 use crate::stack;
-use crate::watchdog::{self, Watchdog};
-use crate::worker;
 
 /// A weft runtime: worker threads that run coroutines, each with its own
 /// event loop, poller and timers.
 ///
-/// Most programs never make one: [`weft::spawn`](crate::spawn) and
+/// Most programs never make one: [`weft::spawn`](crate::rt::spawn) and
 /// [`weft::run`](crate::run) use a default runtime with one worker per
 /// core. Build one to choose the number of workers or the default stack
 /// size, or to shut it down.
@@ -194,7 +194,7 @@ impl RuntimeBuilder {
     /// ```
     pub fn build(self) -> io::Result<Runtime> {
         stack::overflow::install_handler();
-        crate::panic_hook::install();
+        crate::rt::panic_hook::install();
         let n = self.workers.unwrap_or_else(default_workers);
         let mut deques = Vec::with_capacity(n);
         let mut reactors = Vec::with_capacity(n);

@@ -23,12 +23,12 @@ use std::time::{Duration, Instant};
 use corosensei::{Coroutine, CoroutineResult, Yielder};
 use crossbeam_deque::{Steal, Worker as Deque};
 
-use crate::coroutine::{Header, Owner};
 use crate::io::reactor::Reactor;
-use crate::local::LocalMap;
-use crate::scheduler::{LiveHeader, NewTask, Shared, Start, WorkerRemote};
+use crate::rt::coroutine::{Header, Owner};
+use crate::rt::local::LocalMap;
+use crate::rt::scheduler::{LiveHeader, NewTask, Shared, Start, WorkerRemote};
+use crate::rt::timer::Timers;
 use crate::stack::{self, Stack};
-use crate::timer::Timers;
 
 /// Why a coroutine handed control back to its worker.
 pub(crate) enum Suspend {
@@ -209,7 +209,7 @@ pub(crate) fn consume_budget() -> bool {
         Some(w) if !w.current.get().is_null() => {
             let left = w.budget.get().saturating_sub(1);
             if left == 0 {
-                w.budget.set(crate::coop::BUDGET);
+                w.budget.set(crate::rt::coop::BUDGET);
                 true
             } else {
                 w.budget.set(left);
@@ -403,7 +403,7 @@ pub(crate) fn run_worker(
         current: Cell::new(ptr::null()),
         tick: Cell::new(0),
         searching: Cell::new(false),
-        budget: Cell::new(crate::coop::BUDGET),
+        budget: Cell::new(crate::rt::coop::BUDGET),
         trimmed_at: Cell::new(0),
     };
     WORKER.with(|w| w.set(&worker));
@@ -748,11 +748,11 @@ impl WorkerLocal {
         }
         let stack = match stack::allocate(task.stack_size) {
             Ok(stack) => {
-                crate::spawn::stacks_available();
+                crate::rt::spawn::stacks_available();
                 stack
             }
             Err(e) => {
-                let message = crate::spawn::stacks_exhausted(&e);
+                let message = crate::rt::spawn::stacks_exhausted(&e);
                 task.fail(message);
                 return;
             }
@@ -811,7 +811,7 @@ impl WorkerLocal {
         // SAFETY: by the soundness argument just above.
         let task = unsafe { &*task };
         self.current.set(task);
-        self.budget.set(crate::coop::BUDGET);
+        self.budget.set(crate::rt::coop::BUDGET);
         self.remote.begin_run(&task.header);
         stack::overflow::set_running(Some(task.header.name().unwrap_or("")));
         // Soundness: only this worker resumes its coroutines, and only from

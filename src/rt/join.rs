@@ -7,10 +7,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
 use std::thread;
 
-use crate::coroutine::{Coroutine, CoroutineId, Header, Tail};
 use crate::observe::WaitFor;
-use crate::park::{self, Unparker};
-use crate::scheduler::Start;
+use crate::rt::coroutine::{Coroutine, CoroutineId, Header, Tail};
+use crate::rt::park::{self, Unparker};
+use crate::rt::scheduler::Start;
 
 /// Where a coroutine leaves its result for its [`JoinHandle`].
 pub(crate) struct Packet<T> {

@@ -145,7 +145,7 @@ impl<T: 'static> CoroutineLocalKey<T> {
         F: FnOnce(&T) -> R,
     {
         let index = self.index();
-        let ptr = match crate::worker::with_current_locals(|map| {
+        let ptr = match crate::rt::worker::with_current_locals(|map| {
             map.map(|map| map.get_or_init(index, self.init))
         }) {
             Some(ptr) => ptr,

@@ -23,8 +23,8 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use crate::observe::Observed;
-use crate::park::state::ParkState;
-use crate::scheduler::{Start, WorkerRemote};
+use crate::rt::park::state::ParkState;
+use crate::rt::scheduler::{Start, WorkerRemote};
 
 /// A unique identifier of a coroutine, like [`std::thread::ThreadId`].
 ///
@@ -238,7 +238,7 @@ impl Coroutine {
     }
 
     /// Wakes the coroutine if it is parked in
-    /// [`park`](crate::park), or makes its next `park` return at once,
+    /// [`park`](crate::rt::park), or makes its next `park` return at once,
     /// like [`std::thread::Thread::unpark`].
     ///
     /// ```

@@ -1,0 +1,39 @@
+//! The runtime core: coroutines, the workers that run them, and the one
+//! parking protocol everything else waits through.
+//!
+//! Everything outside this folder (`io/`, `net/`, `sync/`, `fs/`,
+//! `blocking/`, `observe/`, `stack/`) is built on the few entry points
+//! here: [`park`] to wait and be woken, [`worker`] to ask "am I in a
+//! coroutine, and which", [`spawn`] and [`join`] for the public API.
+//!
+//! | file | job |
+//! |---|---|
+//! | `runtime.rs` | `Runtime`, its builder, the default runtime |
+//! | `spawn.rs`, `join.rs` | `spawn`/`Builder`, `JoinHandle` and the join packet |
+//! | `coroutine.rs` | a coroutine's shared header (id, name, park state, cancel flag) |
+//! | `worker.rs` | one worker's event loop and its task table |
+//! | `scheduler.rs` | queues, stealing, idle workers |
+//! | `park/` | the parking protocol and its state machine |
+//! | `timer.rs` | a worker's timers |
+//! | `coop.rs` | the cooperative budget |
+//! | `local.rs` | `coroutine_local!` |
+//! | `panic_hook.rs` | panic messages that name the coroutine |
+//! | `watchdog.rs` | reports a coroutine stalling its worker |
+//! | `loom.rs` | the atomics seam that loom models check |
+
+pub(crate) mod coop;
+pub(crate) mod coroutine;
+pub(crate) mod join;
+pub(crate) mod local;
+pub(crate) mod loom;
+pub(crate) mod panic_hook;
+pub(crate) mod park;
+pub(crate) mod runtime;
+pub(crate) mod scheduler;
+pub(crate) mod spawn;
+pub(crate) mod timer;
+pub(crate) mod watchdog;
+pub(crate) mod worker;
+
+#[cfg(all(test, weft_loom))]
+mod loom_idle;
