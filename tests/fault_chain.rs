@@ -37,7 +37,10 @@ fn say(msg: &[u8]) {
 
 /// Installs `handler` (an `SA_SIGINFO` handler) for `SIGSEGV` with `flags`
 /// and `SIGUSR1` in its mask, before weft installs its own.
-fn install_predecessor(handler: extern "C" fn(i32, *mut libc::siginfo_t, *mut libc::c_void), flags: i32) {
+fn install_predecessor(
+    handler: extern "C" fn(i32, *mut libc::siginfo_t, *mut libc::c_void),
+    flags: i32,
+) {
     // SAFETY: a zeroed sigaction is valid; we fill handler, mask and flags.
     unsafe {
         let mut act: libc::sigaction = std::mem::zeroed();
@@ -84,13 +87,27 @@ extern "C" fn fixing_handler(sig: i32, info: *mut libc::siginfo_t, _: *mut libc:
             libc::sigismember(&cur, sig),
         )
     };
-    say(if usr1 == 1 { b"predecessor: SIGUSR1 blocked\n" } else { b"predecessor: SIGUSR1 NOT blocked\n" });
-    say(if segv == 1 { b"predecessor: SIGSEGV blocked\n" } else { b"predecessor: SIGSEGV not blocked\n" });
+    say(if usr1 == 1 {
+        b"predecessor: SIGUSR1 blocked\n"
+    } else {
+        b"predecessor: SIGUSR1 NOT blocked\n"
+    });
+    say(if segv == 1 {
+        b"predecessor: SIGSEGV blocked\n"
+    } else {
+        b"predecessor: SIGSEGV not blocked\n"
+    });
     let page = addr & !4095;
     if page == FIXABLE.load(Ordering::SeqCst) {
         say(b"predecessor: fault address ok\n");
         // SAFETY: the page is part of the test's own mapping.
-        unsafe { libc::mprotect(page as *mut libc::c_void, 4096, libc::PROT_READ | libc::PROT_WRITE) };
+        unsafe {
+            libc::mprotect(
+                page as *mut libc::c_void,
+                4096,
+                libc::PROT_READ | libc::PROT_WRITE,
+            )
+        };
     } else {
         say(b"predecessor: unexpected address\n");
         // SAFETY: leaving the child process at once.
@@ -121,7 +138,12 @@ fn kill_segv_kills_as_without_weft() {
     let out = run_child("kill_segv_child");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("survived"), "{stderr}");
-    assert_eq!(out.status.signal(), Some(libc::SIGSEGV), "{:?}: {stderr}", out.status);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGSEGV),
+        "{:?}: {stderr}",
+        out.status
+    );
 }
 
 #[test]
@@ -180,9 +202,17 @@ fn oneshot_nodefer_child() {
 fn predecessor_flags_resethand_and_nodefer_are_honoured() {
     let out = run_child("oneshot_nodefer_child");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("predecessor: SIGSEGV not blocked"), "{stderr}");
+    assert!(
+        stderr.contains("predecessor: SIGSEGV not blocked"),
+        "{stderr}"
+    );
     assert!(stderr.contains("first write went through"), "{stderr}");
     assert!(!stderr.contains("second write"), "{stderr}");
     assert_eq!(stderr.matches("fault address ok").count(), 1, "{stderr}");
-    assert_eq!(out.status.signal(), Some(libc::SIGSEGV), "{:?}: {stderr}", out.status);
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGSEGV),
+        "{:?}: {stderr}",
+        out.status
+    );
 }

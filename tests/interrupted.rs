@@ -128,6 +128,9 @@ fn plain_thread_reads_are_interrupted_as_std_reads_are() {
             unsafe { libc::pthread_kill(acceptor.as_pthread_t(), libc::SIGUSR1) };
         }
         let client = std::net::TcpStream::connect(addr).unwrap();
-        assert_eq!(acceptor.join().unwrap().unwrap(), client.local_addr().unwrap());
+        assert_eq!(
+            acceptor.join().unwrap().unwrap(),
+            client.local_addr().unwrap()
+        );
     });
 }

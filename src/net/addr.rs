@@ -103,8 +103,11 @@ fn host_query<A: ToSocketAddrs>(addr: &A) -> Option<Query> {
             }
         };
     }
-    let host_port = |s: &str| (s.parse::<SocketAddr>().is_err()).then(|| Query::HostPort(s.to_owned()));
-    let host = |h: &str, port: u16| (h.parse::<IpAddr>().is_err()).then(|| Query::Host(h.to_owned(), port));
+    let host_port =
+        |s: &str| (s.parse::<SocketAddr>().is_err()).then(|| Query::HostPort(s.to_owned()));
+    let host = |h: &str, port: u16| {
+        (h.parse::<IpAddr>().is_err()).then(|| Query::Host(h.to_owned(), port))
+    };
     if let Some(s) = as_type!(&'static str) {
         return host_port(s);
     }
