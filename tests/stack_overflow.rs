@@ -115,8 +115,10 @@ fn foreign_guard_child() {
 
 #[test]
 fn overflow_names_the_owner_of_the_guard() {
-    let out = run_child("foreign_guard_child", &[]);
-    assert_overflow_of(&out, "victim");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(!stderr.contains("'culprit'"), "{stderr}");
+    for env in [&[][..], &[("WEFT_STACK_GUARDS", "mprotect")][..]] {
+        let out = run_child("foreign_guard_child", env);
+        assert_overflow_of(&out, "victim");
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!stderr.contains("'culprit'"), "{env:?}: {stderr}");
+    }
 }
