@@ -216,3 +216,59 @@ fn predecessor_flags_resethand_and_nodefer_are_honoured() {
         out.status
     );
 }
+
+fn recurse(depth: u64) -> u64 {
+    let buf = std::hint::black_box([depth as u8; 512]);
+    if depth == u64::MAX {
+        return 0;
+    }
+    buf[7] as u64 + recurse(depth + 1)
+}
+
+#[test]
+fn ignored_kill_child() {
+    if !is_child("ignored_kill_child") {
+        return;
+    }
+    no_core_dump();
+    // SAFETY: ignoring SIGSEGV, as some programs do.
+    unsafe { libc::signal(libc::SIGSEGV, libc::SIG_IGN) };
+    weft::spawn(|| {
+        // SAFETY: sending ourselves a signal.
+        unsafe { libc::kill(libc::getpid(), libc::SIGSEGV) };
+        weft::sleep(std::time::Duration::from_millis(100));
+    })
+    .join()
+    .unwrap();
+    say(b"ignored kill -SEGV\n");
+    // weft's handler is still there for a coroutine overflow.
+    let _ = weft::Builder::new()
+        .name("after-kill".into())
+        .stack_size(64 * 1024)
+        .spawn(|| recurse(0))
+        .unwrap()
+        .join();
+    say(b"overflow not reported\n");
+}
+
+#[test]
+fn an_ignored_kill_keeps_the_overflow_handler() {
+    let out = run_child("ignored_kill_child");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("ignored kill -SEGV"),
+        "{:?}: {stderr}",
+        out.status
+    );
+    assert!(
+        stderr.contains("coroutine 'after-kill' has overflowed its stack"),
+        "{:?}: {stderr}",
+        out.status
+    );
+    assert_eq!(
+        out.status.signal(),
+        Some(libc::SIGABRT),
+        "{:?}: {stderr}",
+        out.status
+    );
+}

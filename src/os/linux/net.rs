@@ -1,5 +1,5 @@
 //! Linux-specific networking, mirroring [`std::os::linux::net`]: the
-//! stable [`TcpStreamExt`] for weft's [`TcpStream`](crate::net::TcpStream),
+//! stable [`TcpStreamExt`] for weft's [`TcpStream`],
 //! and std's own [`SocketAddrExt`] (abstract socket names), which applies
 //! unchanged because weft's Unix socket addresses are std's type.
 
