@@ -309,3 +309,164 @@ fn many_coroutines_doing_file_io_at_once() {
         });
     });
 }
+
+/// weft's `DirEntry` answers as std's does, from either side.
+fn dir_entries_match_std(dir: &Path) {
+    use std::os::unix::fs::DirEntryExt;
+    fs::write(dir.join("file"), "12345").unwrap();
+    fs::create_dir(dir.join("sub")).unwrap();
+    std::os::unix::fs::symlink("file", dir.join("link")).unwrap();
+    let mut ours: Vec<fs::DirEntry> = fs::read_dir(dir).unwrap().map(Result::unwrap).collect();
+    ours.sort_by_key(|e| e.file_name());
+    let mut std_entries: Vec<std::fs::DirEntry> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    std_entries.sort_by_key(|e| e.file_name());
+    assert_eq!(ours.len(), 3);
+    for (a, b) in ours.iter().zip(&std_entries) {
+        assert_eq!(a.file_name(), b.file_name());
+        assert_eq!(a.path(), b.path());
+        assert_eq!(a.ino(), b.ino());
+        assert_eq!(a.file_type().unwrap(), b.file_type().unwrap());
+        let (ma, mb) = (a.metadata().unwrap(), b.metadata().unwrap());
+        assert_eq!(
+            (ma.len(), ma.ino(), ma.file_type()),
+            (mb.len(), mb.ino(), mb.file_type())
+        );
+        assert_eq!(format!("{a:?}"), format!("{b:?}"));
+    }
+    // Not following the link, as std.
+    assert!(ours[1].file_type().unwrap().is_symlink());
+    assert!(ours[1].metadata().unwrap().file_type().is_symlink());
+    assert!(ours[2].file_type().unwrap().is_dir());
+    // An entry removed after listing: metadata fails as std's does.
+    fs::remove_file(dir.join("file")).unwrap();
+    assert_eq!(
+        ours[0].metadata().unwrap_err().kind(),
+        std_entries[0].metadata().unwrap_err().kind()
+    );
+}
+
+#[test]
+fn dir_entries_answer_as_std_in_coroutines_and_threads() {
+    with_timeout(20, || {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::create_dir(&plain).unwrap();
+        dir_entries_match_std(&plain);
+        let inside = dir.path().join("inside");
+        std::fs::create_dir(&inside).unwrap();
+        runtime(1).block_on(|| dir_entries_match_std(&inside));
+    });
+}
+
+/// Lock semantics, as std's: exclusive against everyone else, shared
+/// among readers, per open file description.
+fn lock_semantics(dir: &Path) {
+    use weft::fs::TryLockError;
+    let path = dir.join("lock");
+    let a = File::create(&path).unwrap();
+    let b = File::open(&path).unwrap();
+    a.lock().unwrap();
+    a.lock().unwrap(); // again through the same description: no wait
+    assert!(matches!(b.try_lock(), Err(TryLockError::WouldBlock)));
+    assert!(matches!(b.try_lock_shared(), Err(TryLockError::WouldBlock)));
+    // A clone shares the description, hence the lock.
+    a.try_clone().unwrap().try_lock().unwrap();
+    a.unlock().unwrap();
+    b.try_lock_shared().unwrap();
+    a.lock_shared().unwrap();
+    assert!(matches!(a.try_lock(), Err(TryLockError::WouldBlock)));
+    b.unlock().unwrap();
+    a.try_lock().unwrap(); // upgrade once alone
+    a.unlock().unwrap();
+    b.try_lock().unwrap();
+    drop(b); // closing the description releases it
+    a.try_lock().unwrap();
+    // std's error type and message for WouldBlock.
+    let c = File::open(&path).unwrap();
+    let err = c.try_lock().unwrap_err();
+    let as_io: std::io::Error = err.into();
+    assert_eq!(as_io.kind(), std::io::ErrorKind::WouldBlock);
+}
+
+#[test]
+fn file_locks_behave_as_std_in_coroutines_and_threads() {
+    with_timeout(20, || {
+        let dir = tempfile::tempdir().unwrap();
+        let plain = dir.path().join("plain");
+        std::fs::create_dir(&plain).unwrap();
+        lock_semantics(&plain);
+        let inside = dir.path().join("inside");
+        std::fs::create_dir(&inside).unwrap();
+        runtime(2).block_on(|| lock_semantics(&inside));
+    });
+}
+
+#[test]
+fn a_lock_wait_parks_the_coroutine_not_the_worker() {
+    with_timeout(20, || {
+        // One worker: had the waiter's `lock` blocked it, the holder
+        // coroutine could never run to unlock.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let rt = runtime(1);
+        let order = rt.block_on(move || {
+            let holder = File::create(&path).unwrap();
+            holder.lock().unwrap();
+            let log = Arc::new(std::sync::Mutex::new(Vec::new()));
+            let (waiter_log, waiter_path) = (log.clone(), path.clone());
+            let waiter = weft::spawn(move || {
+                let f = File::open(&waiter_path).unwrap();
+                f.lock().unwrap();
+                waiter_log.lock().unwrap().push("waiter locked");
+                f.try_lock_shared().unwrap();
+            });
+            weft::sleep(Duration::from_millis(50));
+            log.lock().unwrap().push("holder unlocks");
+            holder.unlock().unwrap();
+            waiter.join().unwrap();
+            let shared = File::open(&path).unwrap();
+            shared.lock_shared().unwrap();
+            Arc::try_unwrap(log).unwrap().into_inner().unwrap()
+        });
+        assert_eq!(order, ["holder unlocks", "waiter locked"]);
+    });
+}
+
+#[test]
+fn a_cancelled_lock_wait_leaves_the_file_unlocked() {
+    with_timeout(20, || {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("lock");
+        let rt = runtime(1);
+        rt.block_on(move || {
+            let holder = File::create(&path).unwrap();
+            holder.lock().unwrap();
+            // The waiter's file outlives its cancelled `lock` call.
+            let waiting = Arc::new(File::open(&path).unwrap());
+            let theirs = waiting.clone();
+            let waiter = weft::spawn(move || theirs.lock());
+            weft::sleep(Duration::from_millis(50));
+            waiter.cancel();
+            assert!(waiter.join().unwrap_err().is::<weft::Cancelled>());
+            holder.unlock().unwrap();
+            // The pool thread's flock now succeeds on `waiting`'s
+            // description, and must be undone: a third party gets the
+            // lock. (Poll: the pool thread runs on its own time.)
+            let third = File::open(&path).unwrap();
+            let deadline = std::time::Instant::now() + Duration::from_secs(5);
+            loop {
+                weft::sleep(Duration::from_millis(10));
+                // Once the pool thread is done, `waiting` holds nothing.
+                if third.try_lock().is_ok() {
+                    break;
+                }
+                assert!(std::time::Instant::now() < deadline, "left locked");
+            }
+            third.unlock().unwrap();
+            waiting.try_lock().unwrap();
+        });
+    });
+}

@@ -202,3 +202,52 @@ fn listener_options_round_trip() {
         assert!(clone.accept().is_ok());
     });
 }
+
+/// Generic code written against std's trait, as a std program has it.
+fn connect_generic<A: std::net::ToSocketAddrs>(addr: A) -> std::io::Result<TcpStream> {
+    TcpStream::connect(addr)
+}
+
+fn bind_generic<A: std::net::ToSocketAddrs>(addr: A) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr)
+}
+
+fn udp_generic<A: std::net::ToSocketAddrs, B: std::net::ToSocketAddrs>(
+    bind: A,
+    to: B,
+) -> std::io::Result<usize> {
+    let socket = weft::net::UdpSocket::bind(bind)?;
+    socket.send_to(b"hi", to)
+}
+
+#[test]
+fn generic_std_to_socket_addrs_code_uses_weft_sockets() {
+    // Both traits in scope: they are one trait, so no ambiguity.
+    #[allow(unused_imports)]
+    use std::net::ToSocketAddrs as _;
+    both(20, || {
+        let listener = bind_generic(("localhost", 0)).unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let listener_ip = listener.local_addr().unwrap().ip();
+        // Host names in each of std's string types, and a literal.
+        let name = format!("localhost:{port}");
+        for stream in [
+            connect_generic(name.as_str()),
+            connect_generic(name.clone()),
+            connect_generic(&name),
+            connect_generic(("localhost", port)),
+            connect_generic((String::from("localhost"), port)),
+            connect_generic((listener_ip, port)),
+        ] {
+            assert_eq!(stream.unwrap().peer_addr().unwrap().port(), port);
+            listener.accept().unwrap();
+        }
+        let first = (listener_ip, port).to_socket_addrs().unwrap().next();
+        assert_eq!(first.unwrap().port(), port);
+        let receiver = weft::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+        let to = ("127.0.0.1", receiver.local_addr().unwrap().port());
+        assert_eq!(udp_generic("127.0.0.1:0", to).unwrap(), 2);
+        let mut buf = [0; 8];
+        assert_eq!(receiver.recv_from(&mut buf).unwrap().0, 2);
+    });
+}

@@ -323,3 +323,20 @@ fn connects_beyond_a_full_backlog_complete_once_accepted() {
         });
     });
 }
+
+#[test]
+fn paths_with_interior_nul_are_invalid_input() {
+    both(20, || {
+        let path = "/tmp/weft\0nul.sock";
+        let err = UnixStream::connect(path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        let err = UnixListener::bind(path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        let err = weft::os::unix::net::UnixDatagram::bind(path).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+        // Too long for sun_path: InvalidInput too, as std says.
+        let long = format!("/tmp/{}", "x".repeat(200));
+        let err = UnixStream::connect(&long).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::InvalidInput, "{err}");
+    });
+}

@@ -18,7 +18,7 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, IntoRawFd, OwnedFd, RawF
 use std::path::Path;
 use std::process::Stdio;
 
-use super::{FileTimes, Metadata, OpenOptions, Permissions};
+use super::{FileTimes, Metadata, OpenOptions, Permissions, TryLockError};
 use crate::blocking::unblock;
 
 /// An open file, like [`std::fs::File`]; its calls park the calling
@@ -269,6 +269,115 @@ impl File {
     /// ```
     pub fn set_modified(&self, time: std::time::SystemTime) -> io::Result<()> {
         unblock(|| self.inner.set_modified(time))
+    }
+
+    /// Takes an exclusive advisory lock on the file (`flock`), waiting
+    /// until no other open file description holds a lock on it, like
+    /// [`std::fs::File::lock`]. The wait parks the calling coroutine and
+    /// can be cancelled: a cancelled `lock` leaves the file unlocked.
+    /// Locking again through the same `File` (or a `try_clone` of it)
+    /// does not wait: the lock belongs to the open file description.
+    ///
+    /// ```
+    /// use weft::fs::{File, TryLockError};
+    /// # let dir = std::env::temp_dir().join(format!("weft-doc-lock-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("db.lock");
+    /// let holder = File::create(&path)?;
+    /// holder.lock()?;
+    /// let other = File::open(&path)?;
+    /// assert!(matches!(other.try_lock(), Err(TryLockError::WouldBlock)));
+    /// // A coroutine waiting for the lock parks; its worker runs others.
+    /// let waiter = weft::spawn(move || other.lock());
+    /// weft::sleep(std::time::Duration::from_millis(20));
+    /// holder.unlock()?;
+    /// waiter.join().unwrap()?;
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn lock(&self) -> io::Result<()> {
+        super::lock::lock(&self.inner, false)
+    }
+
+    /// Takes a shared advisory lock on the file, waiting while another
+    /// open file description holds an exclusive one, like
+    /// [`std::fs::File::lock_shared`]; parks as [`lock`](Self::lock) does.
+    ///
+    /// ```
+    /// use weft::fs::File;
+    /// # let dir = std::env::temp_dir().join(format!("weft-doc-lock-sh-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("shared.lock");
+    /// let a = File::create(&path)?;
+    /// let b = File::open(&path)?;
+    /// a.lock_shared()?;
+    /// b.lock_shared()?; // readers share
+    /// assert!(File::open(&path)?.try_lock().is_err());
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn lock_shared(&self) -> io::Result<()> {
+        super::lock::lock(&self.inner, true)
+    }
+
+    /// Takes an exclusive advisory lock if it is free, without waiting,
+    /// like [`std::fs::File::try_lock`]: `Err(TryLockError::WouldBlock)`
+    /// if another open file description holds a lock.
+    ///
+    /// ```
+    /// use weft::fs::{File, TryLockError};
+    /// # let dir = std::env::temp_dir().join(format!("weft-doc-trylock-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("once.lock");
+    /// let a = File::create(&path)?;
+    /// a.try_lock().expect("free");
+    /// let b = File::open(&path)?;
+    /// assert!(matches!(b.try_lock(), Err(TryLockError::WouldBlock)));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_lock(&self) -> Result<(), TryLockError> {
+        unblock(|| super::lock::try_lock(&self.inner, false))
+    }
+
+    /// Takes a shared advisory lock if no exclusive one is held, without
+    /// waiting, like [`std::fs::File::try_lock_shared`].
+    ///
+    /// ```
+    /// use weft::fs::{File, TryLockError};
+    /// # let dir = std::env::temp_dir().join(format!("weft-doc-trylock-sh-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("readers.lock");
+    /// let a = File::create(&path)?;
+    /// let b = File::open(&path)?;
+    /// a.try_lock_shared().expect("free");
+    /// b.try_lock_shared().expect("shared with a");
+    /// assert!(matches!(File::open(&path)?.try_lock(), Err(TryLockError::WouldBlock)));
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn try_lock_shared(&self) -> Result<(), TryLockError> {
+        unblock(|| super::lock::try_lock(&self.inner, true))
+    }
+
+    /// Releases the lock this file's open file description holds, like
+    /// [`std::fs::File::unlock`] (closing the last descriptor of the
+    /// description releases it too).
+    ///
+    /// ```
+    /// use weft::fs::File;
+    /// # let dir = std::env::temp_dir().join(format!("weft-doc-unlock-{}", std::process::id()));
+    /// # std::fs::create_dir_all(&dir)?;
+    /// let path = dir.join("u.lock");
+    /// let a = File::create(&path)?;
+    /// a.lock()?;
+    /// a.unlock()?;
+    /// File::open(&path)?.try_lock().expect("released");
+    /// # std::fs::remove_dir_all(&dir)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn unlock(&self) -> io::Result<()> {
+        unblock(|| self.inner.unlock())
     }
 
     /// Wraps a `std::fs::File` (same as `File::from`).

@@ -30,17 +30,21 @@
 //! # Ok::<(), std::io::Error>(())
 //! ```
 
+mod dir_entry;
 mod file;
+mod lock;
 mod options;
 mod read_dir;
 
 use std::io;
 use std::path::{Path, PathBuf};
 
+pub use dir_entry::DirEntry;
 pub use file::File;
+pub use lock::TryLockError;
 pub use options::{DirBuilder, OpenOptions};
 pub use read_dir::ReadDir;
-pub use std::fs::{DirEntry, FileTimes, FileType, Metadata, Permissions};
+pub use std::fs::{FileTimes, FileType, Metadata, Permissions};
 
 use crate::blocking::unblock;
 

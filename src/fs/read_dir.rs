@@ -9,7 +9,8 @@
 //! entry would cost a pool round trip (~10 µs) per entry. So a coroutine
 //! takes entries [`BATCH`] at a time: one hop per batch, bounded memory,
 //! and the first entries arrive before the directory is read to the end.
-//! On plain threads `next` is std's, one entry at a time.
+//! On plain threads `next` is std's, one entry at a time. Each batch also
+//! asks for the entries' file types on the pool (`dir_entry.rs`).
 //!
 //! Returning a buffered entry completes without waiting, so it spends the
 //! coroutine's cooperative budget (`coop::proceed`).
@@ -29,10 +30,9 @@ const BATCH: usize = 128;
 /// An iterator over the entries of a directory, like
 /// [`std::fs::ReadDir`]; made by [`read_dir`](super::read_dir).
 ///
-/// The entries are std's [`DirEntry`]. Note that
-/// [`DirEntry::metadata`] runs on the calling thread (one `fstatat`
-/// system call); from a coroutine on a slow file system prefer
-/// `weft::fs::metadata(entry.path())`.
+/// The entries are weft's [`DirEntry`]: in a coroutine their
+/// [`metadata`](DirEntry::metadata) runs on the blocking pool and their
+/// [`file_type`](DirEntry::file_type) comes with the batch.
 ///
 /// ```
 /// # let dir = std::env::temp_dir().join(format!("weft-doc-rd-{}", std::process::id()));
@@ -71,7 +71,7 @@ impl ReadDir {
         let ended = unblock(|| {
             for _ in 0..BATCH {
                 match inner.next() {
-                    Some(entry) => buffered.push_back(entry),
+                    Some(entry) => buffered.push_back(entry.map(|e| DirEntry::new(e, true))),
                     None => return true,
                 }
             }
@@ -99,7 +99,7 @@ impl Iterator for ReadDir {
         if entry.is_none() {
             self.inner = None;
         }
-        entry
+        entry.map(|e| e.map(|e| DirEntry::new(e, false)))
     }
 }
 

@@ -1,164 +1,59 @@
-//! weft's [`ToSocketAddrs`]: std's trait, re-made so that a host name
-//! lookup parks the coroutine instead of blocking its worker.
+//! Turning a `std::net::ToSocketAddrs` value into addresses without
+//! blocking a worker on a host-name lookup, where that can be done.
+//!
+//! weft's sockets take std's own trait (`weft::net::ToSocketAddrs` *is*
+//! std's), so generic code bounded by `std::net::ToSocketAddrs` compiles
+//! against them unchanged and no second trait makes `.to_socket_addrs()`
+//! ambiguous. The price: std's trait resolves in place, and a host name
+//! means `getaddrinfo`, which blocks the calling thread, i.e. the worker
+//! and every coroutine on it. So before calling it, [`addrs`] looks at
+//! what it was given:
+//!
+//! * **Literal addresses** (`SocketAddr`, `(IpAddr, u16)`,
+//!   `"127.0.0.1:80"`, `("::1", 80)`, slices of addresses): resolved in
+//!   place; std's impls never look anything up for them.
+//! * **Host names in std's own types**: `&str`, `String`, `&String`,
+//!   `(&str, u16)`, `(String, u16)` and references to
+//!   these. Those types are recognised by their lifetime-erased `TypeId`
+//!   (`typeid::of`, since `A` need not be `'static`); the host and port
+//!   are copied into an owned query, which is looked up on the blocking
+//!   pool while the coroutine parks (`resolve.rs`). The caller's value
+//!   itself never leaves its coroutine (it need not be `Send`).
+//! * **Anything else** (a user's own `ToSocketAddrs` type): its
+//!   `to_socket_addrs` runs in place, as with std; if it looks a name up,
+//!   that blocks the worker. The docs of `weft::net` say so.
+//!
+//! On a plain thread everything runs in place, exactly as std does.
 
+use std::any::TypeId;
 use std::io;
-use std::iter;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
-use std::option;
-use std::slice;
-use std::vec;
+use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
 
 use super::resolve::resolve;
 
-/// A value that can be turned into one or more socket addresses, possibly
-/// by looking a host name up: the twin of [`std::net::ToSocketAddrs`].
-///
-/// It is implemented for exactly the types std implements its trait for
-/// ([`SocketAddr`], [`SocketAddrV4`], [`SocketAddrV6`], `(IpAddr, u16)`,
-/// `(Ipv4Addr, u16)`, `(Ipv6Addr, u16)`, `(&str, u16)`, `(String, u16)`,
-/// `str`, `String`, `&[SocketAddr]` and `&T` where `T: ToSocketAddrs`),
-/// with the same `Iter` types and the same errors, so calls such as
-/// `TcpStream::connect("localhost:8080")` or
-/// `UdpSocket::bind(("0.0.0.0", 0))` compile and behave unchanged.
-///
-/// **Why weft has its own trait.** A host name has to be looked up with
-/// `getaddrinfo`, which blocks in libc. Inside a coroutine weft runs the
-/// lookup on weft's blocking pool and parks only the coroutine, so the worker
-/// goes on running others; that needs a query it can send to another
-/// thread. std's trait gives no way to ask a generic `A: ToSocketAddrs` for
-/// one (and `A` may be neither `Send` nor `Sync`), so weft's impls make an
-/// owned copy of the host name and port themselves. Literal addresses
-/// (`"127.0.0.1:80"`, `(Ipv6Addr::LOCALHOST, 80)`) are parsed in place and
-/// never leave the coroutine. Outside a coroutine a lookup blocks the
-/// calling thread, as std's does.
-///
-/// Code that names only concrete address types compiles unchanged with
-/// `use weft::net::ToSocketAddrs`. A generic function bounded by
-/// `std::net::ToSocketAddrs` that passes its argument to a weft socket
-/// needs its bound changed to `weft::net::ToSocketAddrs`. Your own types
-/// can implement this trait just as they would std's.
-///
-/// ```
-/// use weft::net::{SocketAddr, ToSocketAddrs};
-///
-/// let addrs: Vec<SocketAddr> = "127.0.0.1:80".to_socket_addrs().unwrap().collect();
-/// assert_eq!(addrs, ["127.0.0.1:80".parse().unwrap()]);
-///
-/// // In a coroutine, a lookup parks the coroutine, not its worker.
-/// let found = weft::spawn(|| ("localhost", 80).to_socket_addrs().unwrap().count());
-/// assert!(found.join().unwrap() >= 1);
-/// ```
-pub trait ToSocketAddrs {
-    /// The iterator over the resolved addresses.
-    type Iter: Iterator<Item = SocketAddr>;
-
-    /// Converts this value to an iterator of socket addresses, looking a
-    /// host name up if needed (parking the coroutine meanwhile). An
-    /// unresolvable name or a malformed address is an error.
-    ///
-    /// ```
-    /// use weft::net::{Ipv4Addr, ToSocketAddrs};
-    /// let mut addrs = (Ipv4Addr::LOCALHOST, 8080).to_socket_addrs().unwrap();
-    /// assert_eq!(addrs.next().unwrap().port(), 8080);
-    /// ```
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter>;
+/// A host-name query copied out of the caller's value: owned and `Send`,
+/// so it can go to the blocking pool.
+#[derive(Debug, PartialEq, Eq)]
+enum Query {
+    /// `"host:port"`.
+    HostPort(String),
+    /// `(host, port)`.
+    Host(String, u16),
 }
 
-impl ToSocketAddrs for SocketAddr {
-    type Iter = option::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        Ok(Some(*self).into_iter())
-    }
-}
-
-impl ToSocketAddrs for SocketAddrV4 {
-    type Iter = option::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        SocketAddr::V4(*self).to_socket_addrs()
-    }
-}
-
-impl ToSocketAddrs for SocketAddrV6 {
-    type Iter = option::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        SocketAddr::V6(*self).to_socket_addrs()
-    }
-}
-
-impl ToSocketAddrs for (IpAddr, u16) {
-    type Iter = option::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        SocketAddr::new(self.0, self.1).to_socket_addrs()
-    }
-}
-
-impl ToSocketAddrs for (Ipv4Addr, u16) {
-    type Iter = option::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        SocketAddrV4::new(self.0, self.1).to_socket_addrs()
-    }
-}
-
-impl ToSocketAddrs for (Ipv6Addr, u16) {
-    type Iter = option::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        SocketAddrV6::new(self.0, self.1, 0, 0).to_socket_addrs()
-    }
-}
-
-impl ToSocketAddrs for (&str, u16) {
-    type Iter = vec::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        let (host, port) = *self;
-        // Literal addresses first, as std does: no lookup, no thread.
-        if let Ok(ip) = host.parse::<Ipv4Addr>() {
-            return Ok(vec![SocketAddr::from((ip, port))].into_iter());
+/// Resolves `addr` fully, looking host names up off the worker where it
+/// can (see the module docs).
+pub(crate) fn addrs<A: ToSocketAddrs>(addr: &A) -> io::Result<Vec<SocketAddr>> {
+    if crate::rt::worker::in_coroutine()
+        && let Some(query) = host_query(addr)
+    {
+        return match query {
+            Query::HostPort(s) => resolve(s),
+            Query::Host(host, port) => resolve((host, port)),
         }
-        if let Ok(ip) = host.parse::<Ipv6Addr>() {
-            return Ok(vec![SocketAddr::from((ip, port))].into_iter());
-        }
-        resolve((host.to_owned(), port))
+        .map(Iterator::collect);
     }
-}
-
-impl ToSocketAddrs for (String, u16) {
-    type Iter = vec::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        (&*self.0, self.1).to_socket_addrs()
-    }
-}
-
-impl ToSocketAddrs for str {
-    type Iter = vec::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        if let Ok(addr) = self.parse::<SocketAddr>() {
-            return Ok(vec![addr].into_iter());
-        }
-        // std parses "host:port" and reports a malformed string itself;
-        // the pool thread runs exactly that code.
-        resolve(self.to_owned())
-    }
-}
-
-impl ToSocketAddrs for String {
-    type Iter = vec::IntoIter<SocketAddr>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        (**self).to_socket_addrs()
-    }
-}
-
-impl<'a> ToSocketAddrs for &'a [SocketAddr] {
-    type Iter = iter::Cloned<slice::Iter<'a, SocketAddr>>;
-    fn to_socket_addrs(&self) -> io::Result<Self::Iter> {
-        Ok(self.iter().cloned())
-    }
-}
-
-impl<T: ToSocketAddrs + ?Sized> ToSocketAddrs for &T {
-    type Iter = T::Iter;
-    fn to_socket_addrs(&self) -> io::Result<T::Iter> {
-        (**self).to_socket_addrs()
-    }
+    Ok(addr.to_socket_addrs()?.collect())
 }
 
 /// Resolves `addr` and tries `f` on each address in turn, returning the
@@ -168,7 +63,7 @@ pub(crate) fn each_addr<A: ToSocketAddrs, T>(
     mut f: impl FnMut(&SocketAddr) -> io::Result<T>,
 ) -> io::Result<T> {
     let mut last_error = None;
-    for addr in addr.to_socket_addrs()? {
+    for addr in addrs(&addr)? {
         match f(&addr) {
             Ok(value) => return Ok(value),
             Err(e) => last_error = Some(e),
@@ -184,5 +79,93 @@ pub(crate) fn each_addr<A: ToSocketAddrs, T>(
 
 /// Resolves `addr` fully (for std calls that take a list of addresses).
 pub(crate) fn resolve_all<A: ToSocketAddrs>(addr: A) -> io::Result<Vec<SocketAddr>> {
-    Ok(addr.to_socket_addrs()?.collect())
+    addrs(&addr)
+}
+
+/// If `addr` is one of std's string-like address types holding a host
+/// name (not an IP literal), an owned copy of the query; else `None`.
+fn host_query<A: ToSocketAddrs>(addr: &A) -> Option<Query> {
+    let id = typeid::of::<A>();
+    /// Views `addr` as a `$t` if `A` is `$t` up to lifetimes.
+    macro_rules! as_type {
+        ($t:ty) => {
+            if id == TypeId::of::<$t>() {
+                // Soundness: `typeid::of::<A>()` is the TypeId of `A` with
+                // every lifetime made 'static, so equal ids mean `A` is `$t`
+                // with some lifetimes in place of 'static: same layout, same
+                // values. The view lives no longer than the borrow of
+                // `addr`, during which those lifetimes are alive, and only
+                // owned copies leave this function.
+                // SAFETY: by the soundness argument just above.
+                Some(unsafe { &*(addr as *const A).cast::<$t>() })
+            } else {
+                None
+            }
+        };
+    }
+    let host_port =
+        |s: &str| (s.parse::<SocketAddr>().is_err()).then(|| Query::HostPort(s.to_owned()));
+    let host = |h: &str, port: u16| {
+        (h.parse::<IpAddr>().is_err()).then(|| Query::Host(h.to_owned(), port))
+    };
+    if let Some(s) = as_type!(&'static str) {
+        return host_port(s);
+    }
+    if let Some(s) = as_type!(String) {
+        return host_port(s);
+    }
+    if let Some(s) = as_type!(&'static String) {
+        return host_port(s);
+    }
+    if let Some(s) = as_type!(&'static &'static str) {
+        return host_port(s);
+    }
+    if let Some((h, p)) = as_type!((&'static str, u16)) {
+        return host(h, *p);
+    }
+    if let Some((h, p)) = as_type!((String, u16)) {
+        return host(h, *p);
+    }
+    if let Some((h, p)) = as_type!(&'static (&'static str, u16)) {
+        return host(h, *p);
+    }
+    if let Some((h, p)) = as_type!(&'static (String, u16)) {
+        return host(h, *p);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::net::Ipv4Addr;
+
+    #[test]
+    fn host_names_in_std_types_are_copied_out() {
+        let name = String::from("example.invalid:80");
+        let host = String::from("example.invalid");
+        let q = |s: &str| Some(Query::HostPort(s.to_owned()));
+        let h = |s: &str, p| Some(Query::Host(s.to_owned(), p));
+        assert_eq!(host_query(&"example.invalid:80"), q("example.invalid:80"));
+        assert_eq!(host_query(&&*name), q("example.invalid:80"));
+        assert_eq!(host_query(&name.clone()), q("example.invalid:80"));
+        assert_eq!(host_query(&&name), q("example.invalid:80"));
+        assert_eq!(host_query(&&"example.invalid:80"), q("example.invalid:80"));
+        assert_eq!(host_query(&(&*host, 80)), h("example.invalid", 80));
+        assert_eq!(host_query(&(host.clone(), 81)), h("example.invalid", 81));
+        assert_eq!(host_query(&&(&*host, 82)), h("example.invalid", 82));
+        assert_eq!(host_query(&&(host.clone(), 83)), h("example.invalid", 83));
+    }
+
+    #[test]
+    fn literals_and_other_types_stay_in_place() {
+        assert_eq!(host_query(&"127.0.0.1:80"), None);
+        assert_eq!(host_query(&String::from("[::1]:80")), None);
+        assert_eq!(host_query(&("10.0.0.1", 80)), None);
+        assert_eq!(host_query(&(String::from("::1"), 80)), None);
+        assert_eq!(host_query(&(Ipv4Addr::LOCALHOST, 80)), None);
+        let addr: SocketAddr = "127.0.0.1:9".parse().unwrap();
+        assert_eq!(host_query(&addr), None);
+        assert_eq!(host_query(&&[addr][..]), None);
+    }
 }

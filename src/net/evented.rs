@@ -214,6 +214,22 @@ impl<S: StdSocket> Evented<S> {
         self.io_until(interest, timeout, op)
     }
 
+    /// [`io`](Self::io) for a call that std retries after a signal
+    /// handler interrupts it (`accept`): on a plain thread, an interrupted
+    /// wait waits again instead of returning `Interrupted`
+    /// (`interrupt.rs`).
+    pub(crate) fn io_restarting<R>(
+        &self,
+        interest: usize,
+        op: impl FnMut(&S) -> io::Result<R>,
+    ) -> io::Result<R> {
+        let timeout = || {
+            self.timeout(interest)
+                .and_then(|t| Instant::now().checked_add(t))
+        };
+        self.io_loop(interest, timeout, op, |_| false, true)
+    }
+
     /// [`io`](Self::io) for a stream read or write of `len` bytes (`op`
     /// returns how many it moved). A transfer that comes back short
     /// (`0 < n < len`) left the socket drained (epoll: a stream socket
@@ -231,7 +247,7 @@ impl<S: StdSocket> Evented<S> {
             self.timeout(interest)
                 .and_then(|t| Instant::now().checked_add(t))
         };
-        self.io_loop(interest, timeout, op, |&n| n > 0 && n < len)
+        self.io_loop(interest, timeout, op, |&n| n > 0 && n < len, false)
     }
 
     /// [`io`](Self::io) with the deadline given by `deadline`, which is
@@ -243,18 +259,20 @@ impl<S: StdSocket> Evented<S> {
         deadline: impl FnOnce() -> Option<Instant>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        self.io_loop(interest, deadline, op, |_| false)
+        self.io_loop(interest, deadline, op, |_| false, false)
     }
 
     /// The loop behind every operation; `drained` says whether a success
     /// proves the socket has nothing more for `interest` (a short stream
-    /// transfer).
+    /// transfer); `std_retries` whether std's call retries after a signal
+    /// handler interrupts it (see `interrupt.rs`).
     fn io_loop<R>(
         &self,
         interest: usize,
         deadline: impl FnOnce() -> Option<Instant>,
         mut op: impl FnMut(&S) -> io::Result<R>,
         drained: impl Fn(&R) -> bool,
+        std_retries: bool,
     ) -> io::Result<R> {
         crate::rt::coop::proceed();
         let mut deadline = Some(deadline);
@@ -284,7 +302,7 @@ impl<S: StdSocket> Evented<S> {
                 if let Some(deadline) = deadline.take() {
                     until = deadline();
                 }
-                if self.wait(interest, until, None).is_ok() {
+                if self.wait(interest, until, None, std_retries).is_ok() {
                     continue;
                 }
             }
@@ -308,7 +326,7 @@ impl<S: StdSocket> Evented<S> {
             if let Some(deadline) = deadline.take() {
                 until = deadline();
             }
-            match self.wait(interest, until, ready) {
+            match self.wait(interest, until, ready, std_retries) {
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(error),
                 Err(e) => return Err(e),
                 Ok(()) => {}
@@ -318,15 +336,18 @@ impl<S: StdSocket> Evented<S> {
 
     /// Waits until the socket may be ready for `interest`, or `deadline`
     /// (`ErrorKind::TimedOut`). `stale` is the readiness an attempt just
-    /// found wrong. Parks a coroutine; blocks a plain thread.
+    /// found wrong. Parks a coroutine; blocks a plain thread, which a
+    /// signal handler may interrupt (`Interrupted`, unless `std_retries`:
+    /// see `interrupt.rs`).
     pub(crate) fn wait(
         &self,
         interest: usize,
         deadline: Option<Instant>,
         stale: Option<crate::io::reactor::ReadyEvent>,
+        std_retries: bool,
     ) -> io::Result<()> {
         if !crate::rt::worker::in_coroutine() {
-            return poll_fd(self.socket.as_raw_fd(), interest, deadline);
+            return poll_fd(self.socket.as_raw_fd(), interest, deadline, std_retries);
         }
         let registration = self.registration()?;
         if let Some(event) = stale {
@@ -374,8 +395,14 @@ fn fd_is_nonblocking(fd: RawFd) -> bool {
 /// Blocks the calling thread until `fd` is ready for `interest` (or has
 /// an error or hang-up, which the retried call reports), or `deadline`
 /// passes (`ErrorKind::TimedOut`): what the kernel does inside a blocking
-/// call.
-pub(crate) fn poll_fd(fd: RawFd, interest: usize, deadline: Option<Instant>) -> io::Result<()> {
+/// call. A signal handler that interrupts the wait makes it return
+/// `Interrupted` where std's blocking call would (`interrupt.rs`).
+pub(crate) fn poll_fd(
+    fd: RawFd,
+    interest: usize,
+    deadline: Option<Instant>,
+    std_retries: bool,
+) -> io::Result<()> {
     let events = if interest == READ {
         libc::POLLIN
     } else {
@@ -405,7 +432,9 @@ pub(crate) fn poll_fd(fd: RawFd, interest: usize, deadline: Option<Instant>) -> 
         match n {
             -1 => {
                 let e = io::Error::last_os_error();
-                if e.kind() != io::ErrorKind::Interrupted {
+                if e.kind() != io::ErrorKind::Interrupted
+                    || super::interrupt::surfaces(std_retries, deadline.is_some())
+                {
                     return Err(e);
                 }
             }

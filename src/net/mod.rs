@@ -43,16 +43,49 @@
 //! });
 //! ```
 //!
-//! The address types (`SocketAddr`, `IpAddr`, ...) and [`Shutdown`] are
-//! std's own, re-exported. [`ToSocketAddrs`] is weft's: the same trait,
-//! implemented for the same types, whose host-name lookups park the
-//! coroutine (its docs say why it is not std's). `arch/io.md` explains how
-//! waiting works.
+//! The address types (`SocketAddr`, `IpAddr`, ...), [`Shutdown`] and
+//! [`ToSocketAddrs`] are std's own, re-exported: a generic function
+//! bounded by `std::net::ToSocketAddrs` passes its argument to weft's
+//! sockets unchanged. `arch/io.md` explains how waiting works.
+//!
+//! # Host names
+//!
+//! Looking a host name up (`getaddrinfo`) blocks the calling thread; in a
+//! coroutine that would be the worker and every coroutine on it. So inside
+//! a coroutine, when weft's `connect`, `bind`, `send_to` (and the other
+//! calls that take an address) get a host name in one of std's own types
+//! (`&str`, `String`, `&String`, `(&str, u16)`, `(String, u16)` or a
+//! reference to one of these), they copy it and look it up on weft's
+//! blocking pool, parking only the coroutine. IP literals
+//! (`"127.0.0.1:80"`, `("::1", 80)`, `SocketAddr`, ...) are parsed in
+//! place. Two cases still block the worker for the lookup, as they would
+//! block a thread with std:
+//!
+//! * calling `.to_socket_addrs()` yourself (it is std's method), and
+//! * an address of your own type whose `ToSocketAddrs` impl looks a name
+//!   up.
+//!
+//! For those, resolve on the blocking pool yourself:
+//!
+//! ```
+//! use weft::net::{SocketAddr, ToSocketAddrs};
+//!
+//! let found = weft::spawn(|| {
+//!     // Parks this coroutine, not its worker, while the lookup runs.
+//!     weft::spawn_blocking(|| {
+//!         ("localhost", 80).to_socket_addrs().map(|a| a.collect::<Vec<SocketAddr>>())
+//!     })
+//!     .join()
+//!     .unwrap()
+//! });
+//! assert!(!found.join().unwrap().unwrap().is_empty());
+//! ```
 
 mod addr;
 pub(crate) mod connect;
 pub(crate) mod evented;
 pub(crate) mod fd;
+mod interrupt;
 mod resolve;
 mod tcp_listener;
 mod tcp_stream;
@@ -60,9 +93,9 @@ mod udp;
 
 pub use std::net::{
     AddrParseError, IpAddr, Ipv4Addr, Ipv6Addr, Shutdown, SocketAddr, SocketAddrV4, SocketAddrV6,
+    ToSocketAddrs,
 };
 
-pub use addr::ToSocketAddrs;
 pub use tcp_listener::{Incoming, TcpListener};
 pub use tcp_stream::TcpStream;
 pub use udp::UdpSocket;

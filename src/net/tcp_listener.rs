@@ -137,7 +137,7 @@ impl TcpListener {
     /// assert_eq!(peer, client.local_addr().unwrap());
     /// ```
     pub fn accept(&self) -> io::Result<(TcpStream, SocketAddr)> {
-        let (stream, peer) = self.inner.io(READ, |l| l.accept())?;
+        let (stream, peer) = self.inner.io_restarting(READ, |l| l.accept())?;
         stream.set_nonblocking(true)?;
         let stream = TcpStream {
             inner: Evented::from_nonblocking(stream),

@@ -51,7 +51,8 @@ impl TcpStream {
     /// Opens a TCP connection to a remote host, trying each address `addr`
     /// resolves to until one connects; the last error otherwise
     /// (`ConnectionRefused` when nothing listens). A host name is looked
-    /// up without blocking the worker (see [`ToSocketAddrs`]).
+    /// up without blocking the worker where weft can (see
+    /// [the module docs](crate::net#host-names)).
     ///
     /// ```
     /// use weft::net::{TcpListener, TcpStream};

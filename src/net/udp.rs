@@ -126,7 +126,7 @@ impl UdpSocket {
     /// assert_eq!(a.send_to(b"hello", a.local_addr().unwrap()).unwrap(), 5);
     /// ```
     pub fn send_to<A: ToSocketAddrs>(&self, buf: &[u8], addr: A) -> io::Result<usize> {
-        let Some(addr) = addr.to_socket_addrs()?.next() else {
+        let Some(&addr) = resolve_all(addr)?.first() else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "no addresses to send data to",

@@ -84,7 +84,8 @@ impl Builder {
     }
 
     /// Sets the usable stack size in bytes (rounded up to the pool's next
-    /// size class). The default is the runtime's, 128 KiB unless the
+    /// size class, of which the top 256 bytes name the coroutine for an
+    /// overflow report). The default is the runtime's, 128 KiB unless the
     /// runtime builder says otherwise. Overflowing it aborts the process
     /// with `coroutine '<name>' has overflowed its stack`.
     ///

@@ -767,6 +767,8 @@ impl WorkerLocal {
             unreachable!("a new coroutine has no owner yet");
         }
         header.observed.set_stack(stack.top(), stack.size());
+        // A fault in this stack's guard page names this coroutine.
+        stack.set_owner(header.name().unwrap_or(""));
         {
             let mut inspect = self.remote.inspect.lock().unwrap();
             if inspect.len() <= key {
@@ -813,13 +815,11 @@ impl WorkerLocal {
         self.current.set(task);
         self.budget.set(crate::rt::coop::BUDGET);
         self.remote.begin_run(&task.header);
-        stack::overflow::set_running(Some(task.header.name().unwrap_or("")));
         // Soundness: only this worker resumes its coroutines, and only from
         // its loop (never re-entrantly from inside a coroutine), so this is
         // the one live `&mut` to the corosensei handle.
         // SAFETY: by the soundness argument just above.
         let result = unsafe { (*task.coro.get()).resume(()) };
-        stack::overflow::set_running(None);
         self.current.set(ptr::null());
         self.remote.end_run();
         match result {

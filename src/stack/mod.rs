@@ -40,6 +40,7 @@ use std::num::NonZeroUsize;
 use corosensei::stack::StackPointer;
 
 pub(crate) mod overflow;
+mod owner;
 mod pool;
 mod registry;
 mod slab;
@@ -98,8 +99,9 @@ fn class_for(size: usize) -> io::Result<usize> {
 /// A coroutine stack from the pool.
 ///
 /// Layout, low to high: one guard page at [`limit`](corosensei::stack::Stack::limit),
-/// then [`size`](Stack::size) usable bytes from [`bottom`](Stack::bottom)
-/// to [`top`](Stack::top). It is `Send` (an unstarted coroutine moves to the
+/// then [`size`](Stack::size) bytes from [`bottom`](Stack::bottom)
+/// to [`top`](Stack::top), the highest [`owner::RECORD`] of which name the
+/// owner (see [`Stack::set_owner`]) and the rest is the stack. It is `Send` (an unstarted coroutine moves to the
 /// worker that runs it) and dropping it gives it back to the pool, on
 /// whatever thread that happens.
 pub(crate) struct Stack {
@@ -126,10 +128,22 @@ impl Stack {
         self.limit.get() + slab::page_size()
     }
 
-    /// Highest address, one past the last usable byte: where the stack
-    /// starts (it grows down). Equals `corosensei::stack::Stack::base`.
+    /// Highest address of the slot, one past its last byte. The stack
+    /// proper starts [`owner::RECORD`] bytes lower, at
+    /// `corosensei::stack::Stack::base`: the top bytes hold the owner
+    /// record that names the coroutine in an overflow message.
     pub(crate) fn top(&self) -> usize {
         self.bottom() + self.size()
+    }
+
+    /// Records which coroutine runs on this stack (`""` for an unnamed
+    /// one), so that a fault in its guard page names it, whichever thread
+    /// or coroutine touches the guard. The worker calls it before the
+    /// coroutine first runs; dropping the stack clears it.
+    pub(crate) fn set_owner(&self, name: &str) {
+        // SAFETY: `top()` is the top of our own slot, which this `Stack`
+        // holds; its record bytes are never part of the stack proper.
+        unsafe { owner::set(self.top(), name) }
     }
 }
 
@@ -148,6 +162,8 @@ impl Drop for Stack {
         // Deregistered before the slot can be handed out again.
         #[cfg(feature = "valgrind")]
         drop(self.valgrind.take());
+        // SAFETY: our own slot, still held: nobody owns it from now on.
+        unsafe { owner::clear(self.top()) };
         pool::give(
             self.class as usize,
             pool::Slot {
@@ -158,14 +174,18 @@ impl Drop for Stack {
     }
 }
 
-// SAFETY: `base()` is the top of `size()` bytes of readable, writable
-// memory owned by this `Stack` alone until it is dropped; below them,
-// `limit()` starts a guard page that faults on access (installed before
-// `allocate` returned). Both are page aligned, hence aligned to
-// STACK_ALIGNMENT, and `size()` is at least 16 KiB >= MIN_STACK_SIZE.
+// SAFETY: `base()` is the top of `size() - owner::RECORD` bytes of
+// readable, writable memory owned by this `Stack` alone until it is
+// dropped (the record above it is touched only through atomics, never
+// as stack); below them, `limit()` starts a guard page that faults on
+// access (installed before `allocate` returned). `limit()` is page aligned
+// and `base()` a page boundary minus a multiple of 16, both aligned to
+// STACK_ALIGNMENT, and `size()` is at least 16 KiB, well above
+// MIN_STACK_SIZE + RECORD.
 unsafe impl corosensei::stack::Stack for Stack {
     fn base(&self) -> StackPointer {
-        self.limit.saturating_add(slab::page_size() + self.size())
+        self.limit
+            .saturating_add(slab::page_size() + self.size() - owner::RECORD)
     }
 
     fn limit(&self) -> StackPointer {
@@ -173,10 +193,13 @@ unsafe impl corosensei::stack::Stack for Stack {
     }
 }
 
-/// Takes a stack with at least `size` usable bytes from the pool.
+/// Takes a stack of the size class for `size` from the pool.
 ///
 /// `size` is rounded up to a size class: whole pages, then a power of two,
-/// at least 16 KiB. The stack's guard page is in place.
+/// at least 16 KiB; the stack proper is that class less the
+/// [`owner::RECORD`] bytes of the owner record at its top (as a thread's
+/// stack loses some to its guard and thread-locals). The stack's guard
+/// page is in place.
 ///
 /// # Errors
 ///
@@ -283,7 +306,9 @@ mod tests {
         let s = allocate(20_000).unwrap();
         assert_eq!(s.size(), 32 * 1024);
         assert_eq!(s.top() - s.bottom(), s.size());
-        assert_eq!(s.base().get(), s.top());
+        // The owner record sits above the stack proper.
+        assert_eq!(s.base().get(), s.top() - owner::RECORD);
+        assert_eq!(s.base().get() % corosensei::stack::STACK_ALIGNMENT, 0);
         assert_eq!(s.limit().get(), s.bottom() - page);
         assert_eq!(s.top() % page, 0);
         assert_eq!(s.top() % corosensei::stack::STACK_ALIGNMENT, 0);

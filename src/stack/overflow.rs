@@ -11,57 +11,39 @@
 //! fatal runtime error: stack overflow, aborting
 //! ```
 //!
-//! and aborts, mirroring std's message for threads; any other fault goes to
-//! the previous handler.
+//! and aborts, mirroring std's message for threads. The name is that of
+//! the coroutine that *owns* the guard's stack, read from the slot's owner
+//! record (`owner.rs`), not of whatever runs on the faulting thread: a
+//! plain thread or another coroutine that walks into someone's guard
+//! through a pointer names the stack it hit.
+//!
+//! Every other signal goes to the previous action as the kernel would
+//! have delivered it (see [`chain`]): a handler runs with its own
+//! `sa_mask` and flags, a default action is restored and, for a signal
+//! sent with `kill` (which does not repeat by itself like a fault does),
+//! raised again, so the process dies as it would have without weft.
 //!
 //! The handler runs on the thread's alternate signal stack (the faulting
 //! stack is exhausted), which [`ensure_altstack`] makes sure exists. It is
-//! async-signal-safe: it reads a lock-free registry of slabs (atomics only),
-//! a `const`-initialised thread-local holding the running coroutine's name
-//! (see [`set_running`]), formats into a buffer on its own stack, and calls
-//! only `write`, `abort` and `sigaction`: no allocation, no locks, no std
-//! printing.
+//! async-signal-safe: it reads a lock-free registry of slabs and the owner
+//! records (atomics only), formats into a buffer on its own stack, and
+//! calls only `write`, `abort`, `raise`, `sigaction` and `pthread_sigmask`:
+//! no allocation, no locks, no std printing.
 
-use std::cell::{Cell, RefCell, UnsafeCell};
+use std::cell::{RefCell, UnsafeCell};
 use std::mem::MaybeUninit;
 use std::ptr;
 use std::sync::Once;
-use std::sync::atomic::{AtomicBool, Ordering, compiler_fence};
+use std::sync::atomic::{AtomicBool, Ordering};
 
 use libc::{c_int, c_void, siginfo_t};
 
-use super::{registry, slab};
+use super::{owner, registry, slab};
 
 thread_local! {
-    /// Name of the coroutine running on this thread: pointer and length of
-    /// a `str` that the scheduler keeps alive until `set_running(None)`;
-    /// `(null, 0)` when none runs.
-    ///
-    /// `const`-initialised and without destructor, so it is a plain
-    /// `#[thread_local]` static: reading it needs no lazy initialisation
-    /// and cannot allocate or fail, which makes it readable from a signal
-    /// handler.
-    static RUNNING: Cell<(*const u8, usize)> = const { Cell::new((ptr::null(), 0)) };
-
     /// The alternate signal stack this crate mapped for this thread, if it
     /// had none; unmapped by its destructor when the thread exits.
     static ALTSTACK: RefCell<Option<AltStack>> = const { RefCell::new(None) };
-}
-
-/// Tells the overflow handler which coroutine runs on this thread.
-///
-/// The scheduler calls `set_running(Some(name))` right before resuming a
-/// coroutine and `set_running(None)` after it suspends or finishes. Only
-/// the pointer and length are stored (no copy, no allocation), so the
-/// caller must keep `name` alive and unchanged until the matching
-/// `set_running(None)` (or the next `set_running`) on this thread: the
-/// handler reads it if the coroutine overflows. An empty name is reported
-/// as `<unnamed>`.
-pub(crate) fn set_running(name: Option<&str>) {
-    RUNNING.set(name.map_or((ptr::null(), 0), |s| (s.as_ptr(), s.len())));
-    // The handler runs on this thread, asynchronously: keep the store
-    // before whatever the caller does next (resuming the coroutine).
-    compiler_fence(Ordering::SeqCst);
 }
 
 /// The previous action for one signal, saved before ours is installed.
@@ -70,11 +52,16 @@ struct SavedAction {
     ready: AtomicBool,
     /// Written once, before `ready`; read-only afterwards.
     action: UnsafeCell<MaybeUninit<libc::sigaction>>,
+    /// The previous action had `SA_RESETHAND` and has run once: the
+    /// kernel would have reset the signal to its default action, so from
+    /// now on we behave as `SIG_DFL` (ours stays installed, so coroutine
+    /// overflows are still reported).
+    reset: AtomicBool,
 }
 
 // SAFETY: `action` is written exactly once, inside `install_handler`'s
 // `Once`, before `ready` is set with Release; readers load `ready` with
-// Acquire first and never write it.
+// Acquire first and never write it. `reset` is an atomic.
 unsafe impl Sync for SavedAction {}
 
 impl SavedAction {
@@ -82,6 +69,7 @@ impl SavedAction {
         SavedAction {
             ready: AtomicBool::new(false),
             action: UnsafeCell::new(MaybeUninit::uninit()),
+            reset: AtomicBool::new(false),
         }
     }
 
@@ -145,28 +133,47 @@ extern "C" fn on_fault(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     // SAFETY: __errno_location returns this thread's errno slot, valid for
     // the thread's lifetime.
     let errno = unsafe { *libc::__errno_location() };
+    // Without a siginfo we cannot tell: treat it as sent, not as a fault.
+    let mut fault = false;
     if !info.is_null() {
         // SAFETY: for an SA_SIGINFO handler the kernel passes a valid
         // siginfo; si_addr is meaningful for the fault signals we handle.
         let (code, addr) = unsafe { ((*info).si_code, (*info).si_addr() as usize) };
-        // si_code > 0: sent by the kernel for a fault, not by kill/raise.
-        if code > 0 && registry::is_guard(addr) {
-            report_overflow();
+        // si_code > 0: sent by the kernel for a fault, not by kill/raise
+        // (SI_USER, SI_TKILL, SI_QUEUE are all <= 0).
+        fault = code > 0;
+        if fault && let Some(top) = registry::guard_slot_top(addr) {
+            // A guard page of a slot that a coroutine owns: its overflow.
+            // A slot nobody owns is a wild access like any other: chained.
+            report_overflow(top);
         }
     }
     // SAFETY: forwarding our own arguments, as the kernel gave them.
-    unsafe { chain(sig, info, ctx) };
+    unsafe { chain(sig, info, ctx, fault) };
     // SAFETY: as above; restores errno for the interrupted code.
     unsafe { *libc::__errno_location() = errno };
 }
 
-/// Hands a fault that is not ours to the previous action.
+/// Hands a signal that is not a coroutine overflow to the previous action,
+/// as the kernel would have delivered it without us.
+///
+/// * `SIG_IGN`: a fault is put back under `SIG_IGN` and re-executes (the
+///   kernel then forces the default action on a synchronous fault, as it
+///   would have); a sent signal is ignored, and we stay installed.
+/// * `SIG_DFL` (also a `SA_RESETHAND` handler that already ran): the
+///   default action is restored; a fault re-executes and a sent signal
+///   (`fault` false) is raised again, pending until we return: either way
+///   the process dies by the signal.
+/// * A handler: called with the signal mask it asked for (the interrupted
+///   code's mask, plus its `sa_mask`, plus the signal unless
+///   `SA_NODEFER`), with the siginfo and context for `SA_SIGINFO` or the
+///   signal number alone otherwise; `SA_RESETHAND` makes it run once.
 ///
 /// # Safety
 ///
 /// Must be called from the handler for `sig`, with the kernel's `info` and
 /// `ctx`.
-unsafe fn chain(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
+unsafe fn chain(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void, fault: bool) {
     let saved = if sig == libc::SIGBUS {
         &SAVED_BUS
     } else {
@@ -174,19 +181,58 @@ unsafe fn chain(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
     };
     let Some(old) = saved.get() else {
         // Cannot happen (we install only after saving); be conservative.
-        // SAFETY: resetting the disposition is async-signal-safe.
-        unsafe { libc::signal(sig, libc::SIG_DFL) };
+        // SAFETY: as for `to_default`.
+        unsafe { to_default(sig, fault) };
         return;
     };
     let handler = old.sa_sigaction;
-    if handler == libc::SIG_DFL || handler == libc::SIG_IGN {
-        // Put the old disposition back and return: the faulting instruction
-        // runs again and the kernel applies it (a fault that is ignored or
-        // blocked is delivered with the default action, i.e. the process
-        // dies with the signal).
-        // SAFETY: `old` is a complete action obtained from sigaction(2).
-        unsafe { libc::sigaction(sig, old, ptr::null_mut()) };
-    } else if old.sa_flags & libc::SA_SIGINFO != 0 {
+    if handler == libc::SIG_IGN {
+        if fault {
+            // SAFETY: `old` is a complete action obtained from sigaction(2).
+            unsafe { libc::sigaction(sig, old, ptr::null_mut()) };
+        }
+        return;
+    }
+    let oneshot = old.sa_flags & libc::SA_RESETHAND != 0;
+    if handler == libc::SIG_DFL || (oneshot && saved.reset.swap(true, Ordering::AcqRel)) {
+        // SAFETY: we are the handler for `sig`.
+        unsafe { to_default(sig, fault) };
+        return;
+    }
+    // SAFETY: sigset_t is plain old data; it is filled right below.
+    let mut mask: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: ucontext_t is what the kernel passes an SA_SIGINFO handler
+    // as its third argument; its uc_sigmask is the interrupted mask, which
+    // the kernel restores when we return. Without one, the current mask
+    // (which has `sig` added, as `SA_NODEFER` below may undo).
+    unsafe {
+        if ctx.is_null() {
+            libc::pthread_sigmask(libc::SIG_SETMASK, ptr::null(), &mut mask);
+        } else {
+            mask = (*ctx.cast::<libc::ucontext_t>()).uc_sigmask;
+        }
+    }
+    // Linux signals are 1..=64 (_NSIG - 1).
+    for s in 1..=64 {
+        // SAFETY: both sets are initialised; these are pure bit operations.
+        if unsafe { libc::sigismember(&old.sa_mask, s) } == 1 {
+            // SAFETY: as above.
+            unsafe { libc::sigaddset(&mut mask, s) };
+        }
+    }
+    // SAFETY: pure bit operations on an initialised set.
+    unsafe {
+        if old.sa_flags & libc::SA_NODEFER == 0 {
+            libc::sigaddset(&mut mask, sig);
+        } else {
+            libc::sigdelset(&mut mask, sig);
+        }
+    }
+    // SAFETY: sigset_t is plain old data; pthread_sigmask fills it.
+    let mut before: libc::sigset_t = unsafe { std::mem::zeroed() };
+    // SAFETY: installing an initialised mask for this thread.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &mask, &mut before) };
+    if old.sa_flags & libc::SA_SIGINFO != 0 {
         // Soundness: with SA_SIGINFO the saved handler has this signature; we
         // pass it the arguments the kernel passed us.
         let f: extern "C" fn(c_int, *mut siginfo_t, *mut c_void) =
@@ -194,30 +240,46 @@ unsafe fn chain(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void) {
             unsafe { std::mem::transmute(handler) };
         f(sig, info, ctx);
     } else {
-        // A plain handler: call it as the kernel would (without its
-        // sa_mask), so ours stays installed for later faults.
         // SAFETY: without SA_SIGINFO the saved handler takes the signal
         // number only.
         let f: extern "C" fn(c_int) = unsafe { std::mem::transmute(handler) };
         f(sig);
     }
+    // SAFETY: restoring the mask saved just above.
+    unsafe { libc::pthread_sigmask(libc::SIG_SETMASK, &before, ptr::null_mut()) };
 }
 
-/// Longest name (in bytes) put into the overflow message.
-const MAX_NAME: usize = 256;
+/// Restores the default action for `sig`; raises `sig` again if it was
+/// sent rather than caused by a fault (a fault re-executes by itself).
+/// The raised signal is blocked while our handler runs, so it is
+/// delivered, with the default action, right after we return.
+///
+/// # Safety
+///
+/// Must be called from the handler for `sig`.
+unsafe fn to_default(sig: c_int, fault: bool) {
+    // SAFETY: signal(2) and raise(3) are async-signal-safe; restoring
+    // the default action is what the process would have without us.
+    unsafe {
+        libc::signal(sig, libc::SIG_DFL);
+        if !fault {
+            libc::raise(sig);
+        }
+    }
+}
 
-/// Writes the overflow message to stderr and aborts.
-/// Async-signal-safe: stack buffer, `write(2)`, `abort(3)`.
-fn report_overflow() -> ! {
-    let (p, len) = RUNNING.try_with(Cell::get).unwrap_or((ptr::null(), 0));
-    let name: &[u8] = if p.is_null() || len == 0 {
-        b"<unnamed>"
-    } else {
-        // SAFETY: `set_running`'s contract keeps the name alive and
-        // unchanged while its coroutine runs, and the fault is in it.
-        unsafe { std::slice::from_raw_parts(p, len) }
+/// Writes the overflow message naming the owner of the slot whose top is
+/// `top` to stderr and aborts; returns if no coroutine owns that slot.
+/// Async-signal-safe: stack buffer, atomic loads, `write(2)`, `abort(3)`.
+fn report_overflow(top: usize) {
+    let mut name = [0u8; owner::MAX_NAME];
+    // SAFETY: `top` came from the registry, so it is the top of a slot of
+    // one of our slabs.
+    let Some(len) = (unsafe { owner::read(top, &mut name) }) else {
+        return;
     };
-    let mut buf = [0u8; MAX_NAME + 128];
+    let name: &[u8] = if len == 0 { b"<unnamed>" } else { &name[..len] };
+    let mut buf = [0u8; owner::MAX_NAME + 128];
     let mut n = 0;
     let mut put = |bytes: &[u8]| {
         let k = bytes.len().min(buf.len() - n);
@@ -225,17 +287,7 @@ fn report_overflow() -> ! {
         n += k;
     };
     put(b"\ncoroutine '");
-    if name.len() > MAX_NAME {
-        // Cut on a UTF-8 character boundary.
-        let mut cut = MAX_NAME;
-        while cut > 0 && name[cut] & 0xc0 == 0x80 {
-            cut -= 1;
-        }
-        put(&name[..cut]);
-        put(b"...");
-    } else {
-        put(name);
-    }
+    put(name);
     put(b"' has overflowed its stack\nfatal runtime error: stack overflow, aborting\n");
     write_all(2, &buf[..n]);
     // SAFETY: abort is async-signal-safe and never returns.
@@ -357,10 +409,6 @@ impl Drop for AltStack {
 /// fails, nothing is installed and an overflow kills the process with a
 /// plain `SIGSEGV` instead of the message.
 pub(crate) fn ensure_altstack() {
-    // Touch the name slot now: for a crate loaded with dlopen, the first
-    // access to a thread-local may allocate, which must not happen in the
-    // signal handler.
-    let _ = RUNNING.try_with(Cell::get);
     // SAFETY: stack_t is plain old data; sigaltstack fills it.
     let mut cur: libc::stack_t = unsafe { std::mem::zeroed() };
     // SAFETY: querying only.
@@ -416,6 +464,7 @@ mod tests {
     fn overflow_in_child(name: Option<&'static str>, own_altstack: bool) -> (c_int, String) {
         install_handler();
         let stack = allocate(64 * 1024).unwrap();
+        stack.set_owner(name.unwrap_or(""));
         run_in_fork(move || {
             use corosensei::Coroutine;
             if own_altstack {
@@ -429,7 +478,6 @@ mod tests {
             }
             let mut co: Coroutine<(), (), usize, _> =
                 Coroutine::with_stack(stack, |_, ()| recurse_to(usize::MAX));
-            set_running(name);
             let _ = co.resume(());
             write_all(2, b"coroutine returned\n");
         })
@@ -506,15 +554,6 @@ mod tests {
             .spawn(|| recurse_to(usize::MAX))
             .unwrap();
         let _ = t.join();
-    }
-
-    #[test]
-    fn set_running_roundtrip() {
-        let name = String::from("worker-7");
-        set_running(Some(&name));
-        assert_eq!(RUNNING.get(), (name.as_ptr(), name.len()));
-        set_running(None);
-        assert_eq!(RUNNING.get(), (ptr::null(), 0));
     }
 
     #[test]

@@ -63,10 +63,13 @@ pub(super) fn publish(base: usize, len: usize, slot_size: usize, guard: usize) -
     true
 }
 
-/// Is `addr` inside the guard region of some slot of some registered slab?
+/// If `addr` is inside the guard region of some slot of some registered
+/// slab, the top of that slot (one past its highest byte): the guard is at
+/// the slot's low end, so that is the slot whose stack overflows into it,
+/// and its owner record sits just below the top (`owner.rs`).
 ///
 /// Async-signal-safe: only atomic loads and arithmetic.
-pub(crate) fn is_guard(addr: usize) -> bool {
+pub(crate) fn guard_slot_top(addr: usize) -> Option<usize> {
     let n = COUNT.load(Ordering::Acquire);
     for e in &ENTRIES[..n] {
         let base = e.base.load(Ordering::Relaxed);
@@ -76,9 +79,19 @@ pub(crate) fn is_guard(addr: usize) -> bool {
         }
         let slot_size = e.slot_size.load(Ordering::Relaxed);
         let guard = e.guard.load(Ordering::Relaxed);
-        return slot_size != 0 && (addr - base) % slot_size < guard;
+        if slot_size == 0 || (addr - base) % slot_size >= guard {
+            return None;
+        }
+        let slot = (addr - base) / slot_size;
+        return Some(base + (slot + 1) * slot_size);
     }
-    false
+    None
+}
+
+/// Is `addr` inside the guard region of some slot of some registered slab?
+#[cfg(test)]
+pub(crate) fn is_guard(addr: usize) -> bool {
+    guard_slot_top(addr).is_some()
 }
 
 #[cfg(test)]
@@ -100,5 +113,8 @@ mod tests {
         assert!(is_guard(base + 3 * 0x5000 + 0x10));
         assert!(!is_guard(base + 4 * 0x5000));
         assert!(!is_guard(base - 1));
+        assert_eq!(guard_slot_top(base + 0x10), Some(base + 0x5000));
+        assert_eq!(guard_slot_top(base + 0x5fff), Some(base + 0xa000));
+        assert_eq!(guard_slot_top(base + 0x6000), None);
     }
 }

@@ -7,9 +7,11 @@
 //!
 //! Guards are installed lazily, when a slot leaves the global pool, with
 //! `madvise(MADV_GUARD_INSTALL)` (Linux 6.13+: a page-table marker, no VMA
-//! split). If the kernel refuses it with `EINVAL` we remember that and use
-//! `mprotect(PROT_NONE)` instead, which splits the VMA (about two mappings
-//! per guarded slot; `vm.max_map_count` then bounds the number of stacks).
+//! split). If the kernel does not know that advice (asked once, with an
+//! empty range, so that only "unknown advice" counts) or `WEFT_STACK_GUARDS=mprotect`
+//! is set, we use `mprotect(PROT_NONE)` instead, which splits the VMA
+//! (about two mappings per guarded slot; `vm.max_map_count` then bounds the
+//! number of stacks). Errors of real installs are errors, never a switch.
 //!
 //! Nothing here ever unmaps a slab.
 
@@ -61,9 +63,46 @@ pub(crate) fn page_size() -> usize {
     size
 }
 
+/// Environment variable that makes weft guard stacks with `mprotect` even
+/// where the kernel has `MADV_GUARD_INSTALL` (value `mprotect`): to run a
+/// program or a test suite as it runs on a kernel older than 6.13.
+pub(crate) const GUARDS_ENV: &str = "WEFT_STACK_GUARDS";
+
+/// The guard mechanism of this process, decided on first use: `mprotect`
+/// if [`GUARDS_ENV`] says so or if the kernel does not know the advice.
+fn guard_mode() -> u8 {
+    let mode = GUARD_MODE.load(Ordering::Relaxed);
+    if mode != MODE_UNKNOWN {
+        return mode;
+    }
+    let mode = if std::env::var_os(GUARDS_ENV).is_some_and(|v| v == "mprotect")
+        || !kernel_knows_guard_advice()
+    {
+        MODE_MPROTECT
+    } else {
+        MODE_MADVISE
+    };
+    // Racing first callers compute the same answer.
+    GUARD_MODE.store(mode, Ordering::Relaxed);
+    mode
+}
+
+/// Does the kernel know `MADV_GUARD_INSTALL`? Asked with an empty range:
+/// the kernel checks the advice before anything else and then returns 0
+/// for a zero length, so `EINVAL` means exactly "unknown advice". Any
+/// other answer (there should be none) counts as known: errors of real
+/// installs are then reported as errors, not hidden by a switch.
+fn kernel_knows_guard_advice() -> bool {
+    let page = page_size();
+    // SAFETY: a zero-length madvise touches no memory; the address only
+    // has to be page aligned.
+    let rc = unsafe { libc::madvise(page as *mut libc::c_void, 0, MADV_GUARD_INSTALL) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::EINVAL)
+}
+
 /// Does this process guard stacks with `mprotect` (older kernel)?
 pub(super) fn uses_mprotect_fallback() -> bool {
-    GUARD_MODE.load(Ordering::Relaxed) == MODE_MPROTECT
+    guard_mode() == MODE_MPROTECT
 }
 
 /// Test hook: behave as on a kernel without `MADV_GUARD_INSTALL`.
@@ -94,9 +133,12 @@ unsafe fn madvise_retry(addr: usize, len: usize, advice: c_int) -> io::Result<()
 
 /// Makes `addr..addr + len` a guard region: any access faults.
 ///
-/// Uses `MADV_GUARD_INSTALL`, or `mprotect(PROT_NONE)` once the kernel has
-/// said it does not know that advice. Idempotent. Fails with a readable
-/// error when `mprotect` runs into `vm.max_map_count`.
+/// Uses `MADV_GUARD_INSTALL`, or `mprotect(PROT_NONE)` when the kernel
+/// does not know that advice (see [`guard_mode`]). Idempotent. Fails with
+/// a readable error when `mprotect` runs into `vm.max_map_count`; any
+/// error of `MADV_GUARD_INSTALL` on a kernel that knows it (`ENOMEM`, or
+/// `EINVAL` for a mapping that cannot take guard markers, such as one
+/// locked by `mlockall`) is returned as it is, with context.
 ///
 /// # Safety
 ///
@@ -104,20 +146,9 @@ unsafe fn madvise_retry(addr: usize, len: usize, advice: c_int) -> io::Result<()
 /// (a slab or a private mapping), and hold nothing anyone still needs: its
 /// contents are discarded and later accesses fault.
 pub(crate) unsafe fn install_guard(addr: usize, len: usize) -> io::Result<()> {
-    if GUARD_MODE.load(Ordering::Relaxed) != MODE_MPROTECT {
+    if guard_mode() == MODE_MADVISE {
         // SAFETY: the caller owns the range and gives up its contents.
-        match unsafe { madvise_retry(addr, len, MADV_GUARD_INSTALL) } {
-            Ok(()) => {
-                GUARD_MODE.store(MODE_MADVISE, Ordering::Relaxed);
-                return Ok(());
-            }
-            // Unknown advice: a kernel older than 6.13 (or a VMA kind the
-            // kernel will not put guard markers in). Remember and fall back.
-            Err(e) if e.raw_os_error() == Some(libc::EINVAL) => {
-                GUARD_MODE.store(MODE_MPROTECT, Ordering::Relaxed);
-            }
-            Err(e) => return Err(other_error(e)),
-        }
+        return unsafe { madvise_retry(addr, len, MADV_GUARD_INSTALL) }.map_err(other_error);
     }
     // SAFETY: the caller owns the range; PROT_NONE only removes access to
     // memory nobody uses.
@@ -409,6 +440,61 @@ fn other_error(err: io::Error) -> io::Error {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// An `ENOMEM` from `MADV_GUARD_INSTALL` (here: an unmapped range) is
+    /// an error, not a reason to switch the process to `mprotect`.
+    #[test]
+    fn install_errors_do_not_switch_to_mprotect() {
+        if uses_mprotect_fallback() {
+            eprintln!("kernel without MADV_GUARD_INSTALL: nothing to check");
+            return;
+        }
+        let page = page_size();
+        // SAFETY: a fresh private mapping, unmapped again right away: the
+        // range then belongs to nobody, and we only ask to guard it.
+        let hole = unsafe {
+            let p = libc::mmap(
+                ptr::null_mut(),
+                page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+                -1,
+                0,
+            );
+            assert_ne!(p, libc::MAP_FAILED);
+            libc::munmap(p, page);
+            p as usize
+        };
+        // SAFETY: the range is unmapped: the call can only fail.
+        let err = unsafe { install_guard(hole, page) }.unwrap_err();
+        assert_eq!(err.raw_os_error(), None, "wrapped with context: {err}");
+        assert!(err.to_string().contains("weft:"), "{err}");
+        assert!(!uses_mprotect_fallback(), "ENOMEM switched to mprotect");
+
+        // EINVAL for a mapping that cannot hold guard markers (locked):
+        // also an error, no switch.
+        // SAFETY: a fresh private mapping of ours, locked, then given up.
+        let locked = unsafe {
+            let p = libc::mmap(
+                ptr::null_mut(),
+                page,
+                libc::PROT_READ | libc::PROT_WRITE,
+                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_LOCKED,
+                -1,
+                0,
+            );
+            assert_ne!(p, libc::MAP_FAILED);
+            p as usize
+        };
+        // SAFETY: our own mapping, nobody uses its contents.
+        let r = unsafe { install_guard(locked, page) };
+        // SAFETY: unmapping our own mapping.
+        unsafe { libc::munmap(locked as *mut libc::c_void, page) };
+        if let Err(e) = r {
+            assert_eq!(e.kind(), io::ErrorKind::InvalidInput, "{e}");
+        }
+        assert!(!uses_mprotect_fallback(), "EINVAL switched to mprotect");
+    }
 
     #[test]
     fn slab_geometry_and_free_bitmap() {

@@ -1,10 +1,28 @@
 //! Linux-specific networking, mirroring [`std::os::linux::net`]: the
-//! stable [`TcpStreamExt`] for weft's [`TcpStream`](crate::net::TcpStream).
-//!
-//! (std's `SocketAddrExt` already applies to weft's Unix socket addresses,
-//! which are std's own type.)
+//! stable [`TcpStreamExt`] for weft's [`TcpStream`],
+//! and std's own [`SocketAddrExt`] (abstract socket names), which applies
+//! unchanged because weft's Unix socket addresses are std's type.
 
 use std::io;
+
+/// Abstract Unix socket names (Linux), std's own trait: weft's
+/// [`SocketAddr`](crate::os::unix::net::SocketAddr) is std's, so
+/// `use weft::os::linux::net::SocketAddrExt;` works wherever the std
+/// `use` line did.
+///
+/// ```
+/// use weft::os::linux::net::SocketAddrExt;
+/// use weft::os::unix::net::{SocketAddr, UnixListener, UnixStream};
+///
+/// let name = format!("weft-doc-{}", std::process::id());
+/// let addr = SocketAddr::from_abstract_name(name.as_bytes()).unwrap();
+/// let listener = UnixListener::bind_addr(&addr).unwrap();
+/// let client = UnixStream::connect_addr(&addr).unwrap();
+/// let local = listener.local_addr().unwrap();
+/// assert_eq!(local.as_abstract_name(), Some(name.as_bytes()));
+/// # drop(client);
+/// ```
+pub use std::os::linux::net::SocketAddrExt;
 
 use socket2::SockRef;
 

@@ -115,7 +115,7 @@ impl UnixListener {
     /// });
     /// ```
     pub fn accept(&self) -> io::Result<(UnixStream, SocketAddr)> {
-        let (stream, addr) = self.inner.io(READ, |l| l.accept())?;
+        let (stream, addr) = self.inner.io_restarting(READ, |l| l.accept())?;
         stream.set_nonblocking(true)?;
         Ok((UnixStream::from_nonblocking(stream), addr))
     }

@@ -64,8 +64,10 @@ impl UnixStream {
                 inner: Evented::new(stream)?,
             });
         }
-        let addr = socket2::SockAddr::unix(path)?;
-        Self::connect_in_coroutine(&addr)
+        // std's own checks (an interior NUL or a too-long path is
+        // `InvalidInput`, with std's message), then the same address.
+        let addr = SocketAddr::from_pathname(path)?;
+        Self::connect_in_coroutine(&to_sock_addr(&addr)?)
     }
 
     /// Connects to the socket at `socket_addr`.
