@@ -37,6 +37,13 @@
 //!   hold `!Send` values and `thread_local!` borrows across a parking point.
 //!   `thread_local!` inside a coroutine is therefore the *worker thread's*
 //!   value, shared by the coroutines of that worker.
+//! - Another coroutine of the worker runs only while this one is inside a
+//!   call that can wait in std (a receive, a lock, blocking socket I/O,
+//!   `join`, `sleep`, ...): such calls park when they must wait and yield
+//!   once in a while even when they need not (the fairness budget). Calls
+//!   that never wait in std (an unbounded `send`, `try_*`, unlocks,
+//!   non-blocking socket I/O) never switch, so a `thread_local!` borrow
+//!   held across them is as safe as with std. [`sync`] lists them.
 //!
 //! ## Design
 //!

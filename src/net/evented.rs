@@ -256,7 +256,10 @@ impl<S: StdSocket> Evented<S> {
         mut op: impl FnMut(&S) -> io::Result<R>,
         drained: impl Fn(&R) -> bool,
     ) -> io::Result<R> {
-        crate::rt::coop::proceed();
+        // Spends budget, but a socket in non-blocking mode never waits in
+        // std, so it never switches either (its flag is read only when
+        // the budget is spent).
+        crate::rt::coop::proceed_unless(|| self.settings.nonblocking.load(Ordering::Relaxed));
         let mut deadline = Some(deadline);
         let mut until = None;
         loop {
