@@ -167,7 +167,7 @@ impl RawRwLock {
         if to_readers {
             let n = lists.readers.len();
             let queued = if lists.writers.is_empty() { 0 } else { QUEUED };
-            self.state.store(n * READER | queued, Ordering::Release);
+            self.state.store((n * READER) | queued, Ordering::Release);
             lists.readers.wake_all(GRANTED, wakes);
         } else if !lists.writers.is_empty() {
             let queued = if lists.readers.is_empty() && lists.writers.len() == 1 {
