@@ -28,6 +28,7 @@ use std::any::Any;
 use std::cell::Cell;
 use std::panic::{self, AssertUnwindSafe};
 
+use crate::rt::coroutine::HeaderFields;
 use crate::rt::worker;
 
 thread_local! {
@@ -109,18 +110,15 @@ pub(crate) struct Suspension {
 }
 
 impl Suspension {
-    /// Call on the coroutine, right before it suspends.
+    /// Call on the coroutine whose header is `me`, right before it
+    /// suspends.
     #[inline]
-    pub(crate) fn begin() -> Suspension {
+    pub(crate) fn begin(me: &HeaderFields) -> Suspension {
         let counted = if std::thread::panicking() {
             panicking_slow()
         } else {
             // Exact: not unwinding. Forget a panic the user caught.
-            worker::with_current_header(|header| {
-                if let Some(header) = header {
-                    header.set_unwinding(false);
-                }
-            });
+            me.set_unwinding(false);
             false
         };
         if counted {

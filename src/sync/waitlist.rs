@@ -112,9 +112,11 @@ pub(crate) struct Waiter<P: Parker> {
 }
 
 // SAFETY: the unparker is `Send + Sync`; the cell is accessed under the
-// protocol above (waiter while unlisted, or the single claiming waker),
-// and a successful claim CAS orders the waiter's write before the
-// waker's take.
+// protocol above (waiter while unlisted, or the single claiming waker):
+// the waiter's write happens before it registers under the list's mutex,
+// which the waker holds when it takes, and the waker's take happens
+// before the waiter sees the token (stored after it, with Release) and
+// before the waiter touches the cell again.
 unsafe impl<P: Parker> Sync for Waiter<P> {}
 
 impl<P: Parker> Waiter<P> {
