@@ -7,10 +7,11 @@
 //! - `mutex_uncontended`: lock + unlock by one task. Per pair.
 //! - `mutex_contended`: 4 tasks each incrementing a shared counter under
 //!   the lock. Per increment.
-//! - `budget`: an unbounded channel's `send` + `try_recv` in a coroutine
-//!   (where `send` spends the fairness budget and yields every 128th
-//!   time) and on a plain thread (where the budget check finds no
-//!   coroutine). The difference bounds the cost of the budget.
+//! - `budget`: an unbounded channel's `send` + `recv` (which finds the
+//!   message) in a coroutine (where `recv` spends the fairness budget and
+//!   yields every 128th time; an unbounded `send` never does) and on a
+//!   plain thread (where the budget check finds no coroutine). The
+//!   difference bounds the cost of the budget.
 //!
 //! Run: `cargo bench --bench sync`.
 
@@ -234,22 +235,21 @@ fn mutex_contended(c: &mut Criterion) {
 
 const SENDS: u64 = 10_000;
 
-/// `send` + `try_recv` on one unbounded channel, `SENDS` times.
-fn send_try_recv() {
+/// `send` + `recv` (finding the message) on one unbounded channel,
+/// `SENDS` times.
+fn send_recv() {
     let (tx, rx) = weft::sync::mpsc::channel::<u64>();
     for i in 0..SENDS {
         tx.send(i).unwrap();
-        assert_eq!(rx.try_recv(), Ok(i));
+        assert_eq!(rx.recv(), Ok(i));
     }
 }
 
 fn budget(c: &mut Criterion) {
     let mut g = group(c, "budget", SENDS);
     let rt = weft_rt();
-    g.bench_function("weft_in_coroutine", |b| {
-        b.iter(|| rt.block_on(send_try_recv))
-    });
-    g.bench_function("weft_on_thread", |b| b.iter(send_try_recv));
+    g.bench_function("weft_in_coroutine", |b| b.iter(|| rt.block_on(send_recv)));
+    g.bench_function("weft_on_thread", |b| b.iter(send_recv));
     drop(rt);
     g.finish();
 }

@@ -37,6 +37,13 @@
 //!   hold `!Send` values and `thread_local!` borrows across a parking point.
 //!   `thread_local!` inside a coroutine is therefore the *worker thread's*
 //!   value, shared by the coroutines of that worker.
+//! - Another coroutine of the worker runs only while this one is inside a
+//!   call that can wait in std (a receive, a lock, blocking socket I/O,
+//!   `join`, `sleep`, ...): such calls park when they must wait and yield
+//!   once in a while even when they need not (the fairness budget). Calls
+//!   that never wait in std (an unbounded `send`, `try_*`, unlocks,
+//!   non-blocking socket I/O) never switch, so a `thread_local!` borrow
+//!   held across them is as safe as with std. [`sync`] lists them.
 //!
 //! ## Design
 //!
@@ -89,6 +96,51 @@ pub fn in_coroutine() -> bool {
 /// ```
 pub fn current() -> Option<Coroutine> {
     rt::worker::current_header().map(Coroutine::from_header)
+}
+
+/// Whether the caller is unwinding: [`std::thread::panicking`] for the
+/// calling coroutine rather than for its worker thread.
+///
+/// In a coroutine, `true` only while *this* coroutine unwinds (a panic,
+/// or a [cancel](JoinHandle::cancel)), also while it is parked in a
+/// destructor on the way; outside coroutines, exactly
+/// `std::thread::panicking()`. Use it where std code would ask
+/// `std::thread::panicking()`: in a `Drop` that must behave differently
+/// during an unwind.
+///
+/// Why it exists: std counts panics per OS thread, and a coroutine that
+/// unwinds may park (a `Drop` that joins or writes to a socket) while the
+/// other coroutines of its worker run on the same thread. For them,
+/// std's `std::thread::panicking()` says `true`, and std's own locks
+/// (`std::sync::Mutex`) poison on that count when their guard is
+/// dropped. weft's parking points, cancellation and `weft::sync` locks
+/// ask this function instead, so a neighbour's unwind neither poisons
+/// their locks nor stops a cancel. Two limits: weft learns of a panic
+/// from the panic hook it installs (a later hook that does not call the
+/// previous one hides panics from it), and a panic caught by the user's
+/// own `catch_unwind` in a coroutine still counts, while another
+/// coroutine of the worker is parked mid-unwind, until this coroutine's
+/// next parking point.
+///
+/// ```
+/// struct Report;
+/// impl Drop for Report {
+///     fn drop(&mut self) {
+///         println!("dropped while unwinding: {}", weft::panicking());
+///     }
+/// }
+///
+/// let h = weft::spawn(|| {
+///     let _r = Report; // prints `true`: this coroutine unwinds
+///     assert!(!weft::panicking());
+///     panic!("boom");
+/// });
+/// assert!(h.join().is_err());
+/// assert!(!weft::panicking());
+/// ```
+#[inline]
+pub fn panicking() -> bool {
+    rt::unwinding::panicking()
 }
 
 /// Lets the other ready coroutines of this worker run, then continues;

@@ -124,7 +124,7 @@ where
         // With no pool thread to be had, run `f` here (on the submitting
         // worker): a stalled loop beats a failed file operation.
         let result = match start {
-            JobStart::Run | JobStart::NoThread(_) => panic::catch_unwind(AssertUnwindSafe(f)),
+            JobStart::Run | JobStart::NoThread(_) => crate::rt::unwinding::catch_unwind(f),
         };
         theirs.complete(result);
     });
@@ -141,7 +141,7 @@ where
     Pool::global().execute(job);
     match packet.wait(false, crate::observe::WaitFor::Blocking) {
         Ok(value) => value,
-        Err(payload) => panic::resume_unwind(payload),
+        Err(payload) => crate::rt::unwinding::resume_unwind(payload),
     }
 }
 

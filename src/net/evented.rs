@@ -274,7 +274,10 @@ impl<S: StdSocket> Evented<S> {
         drained: impl Fn(&R) -> bool,
         std_retries: bool,
     ) -> io::Result<R> {
-        crate::rt::coop::proceed();
+        // Spends budget, but a socket in non-blocking mode never waits in
+        // std, so it never switches either (its flag is read only when
+        // the budget is spent).
+        crate::rt::coop::proceed_unless(|| self.settings.nonblocking.load(Ordering::Relaxed));
         let mut deadline = Some(deadline);
         let mut until = None;
         loop {

@@ -13,7 +13,6 @@
 
 use std::io;
 use std::net::{SocketAddr, ToSocketAddrs};
-use std::panic;
 use std::vec;
 
 /// Looks `query` up with std's resolver, parking the calling coroutine
@@ -33,7 +32,7 @@ where
         // The pool could not start a thread: it says why in a String.
         Err(payload) => match payload.downcast::<String>() {
             Ok(message) => Err(io::Error::other(*message)),
-            Err(payload) => panic::resume_unwind(payload),
+            Err(payload) => crate::rt::unwinding::resume_unwind(payload),
         },
     }
 }

@@ -123,6 +123,9 @@ pub(crate) struct HeaderFields {
     name: Option<String>,
     pub(crate) park: ParkState,
     cancelled: AtomicBool,
+    /// Unwinding (a panic or a cancel), as `rt::unwinding` tracks it.
+    /// Only the coroutine's own thread touches it.
+    unwinding: AtomicBool,
     pub(crate) owner: OnceLock<Owner>,
     /// Where `spawn` was called, for dumps.
     pub(crate) spawned_at: &'static Location<'static>,
@@ -145,6 +148,7 @@ impl<T> HeaderWith<T> {
                 name,
                 park: ParkState::new(),
                 cancelled: AtomicBool::new(false),
+                unwinding: AtomicBool::new(false),
                 owner: OnceLock::new(),
                 spawned_at,
                 observed: Observed::default(),
@@ -165,6 +169,15 @@ impl HeaderFields {
 
     pub(crate) fn is_cancelled(&self) -> bool {
         self.cancelled.load(Ordering::Acquire)
+    }
+
+    /// Whether the coroutine unwinds (see `rt::unwinding`).
+    pub(crate) fn is_unwinding(&self) -> bool {
+        self.unwinding.load(Ordering::Relaxed)
+    }
+
+    pub(crate) fn set_unwinding(&self, unwinding: bool) {
+        self.unwinding.store(unwinding, Ordering::Relaxed);
     }
 }
 

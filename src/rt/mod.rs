@@ -18,6 +18,7 @@
 //! | `coop.rs` | the cooperative budget |
 //! | `local.rs` | `coroutine_local!` |
 //! | `panic_hook.rs` | panic messages that name the coroutine |
+//! | `unwinding.rs` | which coroutine unwinds (`thread::panicking()` per coroutine) |
 //! | `watchdog.rs` | reports a coroutine stalling its worker |
 //! | `loom.rs` | the atomics seam that loom models check |
 
@@ -32,6 +33,7 @@ pub(crate) mod runtime;
 pub(crate) mod scheduler;
 pub(crate) mod spawn;
 pub(crate) mod timer;
+pub(crate) mod unwinding;
 pub(crate) mod watchdog;
 pub(crate) mod worker;
 

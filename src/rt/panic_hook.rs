@@ -8,6 +8,10 @@
 //! everywhere else it defers to the previous hook, so panics on plain
 //! threads print exactly what they printed before. Cancellation unwinds
 //! with `resume_unwind`, which runs no hook: a cancel prints nothing.
+//!
+//! The hook also tells `rt::unwinding` that the running coroutine starts
+//! to unwind: std's own count is per thread, shared by every coroutine of
+//! the worker.
 
 use std::backtrace::{Backtrace, BacktraceStatus};
 use std::fmt::Write;
@@ -20,6 +24,8 @@ pub(crate) fn install() {
     INSTALL.call_once(|| {
         let previous = panic::take_hook();
         panic::set_hook(Box::new(move |info| {
+            // First of all: this coroutine (not its worker) now unwinds.
+            crate::rt::unwinding::mark();
             if !print_for_coroutine(info) {
                 previous(info);
             }

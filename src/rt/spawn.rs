@@ -4,7 +4,7 @@
 use std::any::Any;
 use std::cell::UnsafeCell;
 use std::io;
-use std::panic::{self, AssertUnwindSafe, Location};
+use std::panic::Location;
 use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -227,13 +227,13 @@ where
         let f = unsafe { (*self.body.get()).take() }.expect("a coroutine is started once");
         let result = match start {
             Start::Run(locals) => {
-                let result = panic::catch_unwind(AssertUnwindSafe(f));
+                let result = crate::rt::unwinding::catch_unwind(f);
                 // Drop the coroutine's locals here, on its own stack
                 // and before `join` can return, whatever ended it.
                 if locals.is_empty() {
                     result
                 } else {
-                    match panic::catch_unwind(AssertUnwindSafe(|| locals.clear())) {
+                    match crate::rt::unwinding::catch_unwind(|| locals.clear()) {
                         Err(payload) if result.is_ok() => Err(payload),
                         _ => result,
                     }

@@ -225,12 +225,16 @@ pub(crate) fn consume_budget() -> bool {
 /// # Panics
 /// Outside a coroutine.
 pub(crate) fn suspend(why: Suspend) {
-    let yielder = with_worker(|w| {
+    let task = with_worker(|w| {
         let task = w.expect("suspend outside a worker").current.get();
         assert!(!task.is_null(), "suspend outside a coroutine");
-        // SAFETY: `task` is the running task (see `current_header`).
-        unsafe { (*task).yielder.get() }
+        task
     });
+    // SAFETY: `task` is the running task; it outlives this call, which runs
+    // on its own coroutine (see `current_header`).
+    let task = unsafe { &*task };
+    let yielder = task.yielder.get();
+    let _unwinding = crate::rt::unwinding::Suspension::begin(&task.header);
     // Soundness: the yielder was stored by this very coroutine when it
     // started; it lives on this coroutine's stack, which we are running on,
     // so it is valid, and suspending through it is the one legal use.
@@ -250,14 +254,17 @@ pub(crate) fn yield_current() -> bool {
     // SAFETY: `task` is the running task; it outlives this call, which runs
     // on its own coroutine (see `current_header`).
     let task = unsafe { &*task };
-    let cancelled = || task.header.is_cancelled() && !std::thread::panicking();
+    let cancelled = || task.header.is_cancelled() && !crate::rt::unwinding::panicking();
     if cancelled() {
-        std::panic::resume_unwind(Box::new(crate::Cancelled));
+        crate::rt::unwinding::resume_unwind(Box::new(crate::Cancelled));
     }
-    // SAFETY: as in `suspend`: our own yielder, on the stack we run on.
-    unsafe { (*task.yielder.get()).suspend(Suspend::Yield) };
+    {
+        let _unwinding = crate::rt::unwinding::Suspension::begin(&task.header);
+        // SAFETY: as in `suspend`: our own yielder, on the stack we run on.
+        unsafe { (*task.yielder.get()).suspend(Suspend::Yield) };
+    }
     if cancelled() {
-        std::panic::resume_unwind(Box::new(crate::Cancelled));
+        crate::rt::unwinding::resume_unwind(Box::new(crate::Cancelled));
     }
     true
 }

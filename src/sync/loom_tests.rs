@@ -317,3 +317,43 @@ fn loom_cancelled_acquirer_passes_its_permit_on() {
         assert_eq!(sem.available(), 1);
     });
 }
+
+/// A grantee whose park returns spuriously (a stale unpark from
+/// `Wakes::flush`, `Coroutine::unpark` or a timer: here its own, made
+/// before it waits) reads its token without the lock and returns as soon
+/// as it sees the grant, dropping its `Waiter`. The releaser must be done
+/// with that waiter by then: it takes the unparker first and publishes
+/// the token last (invariant 3 in arch/sync.md). With the two steps the
+/// other way round, loom reports the releaser's take racing with the
+/// waiter's drop.
+#[test]
+fn loom_spuriously_woken_grantee_returns_without_the_lock() {
+    model(|| {
+        let sem = Arc::new(SemCore::<LoomParker>::new(0));
+        let s = sem.clone();
+        let waiter = thread::spawn(move || {
+            LoomParker::unpark(&LoomParker::current());
+            assert!(s.acquire(1, None));
+        });
+        sem.release(1);
+        waiter.join().unwrap();
+        assert_eq!(sem.available(), 0);
+    });
+}
+
+/// The same for a receiver handed a message on an unbounded channel: it
+/// returns with the message on seeing `HANDED`, without the lock, after
+/// a spurious wake.
+#[test]
+fn loom_spuriously_woken_receiver_takes_its_handed_message() {
+    model(|| {
+        let chan = Arc::new(TestChan::new(None));
+        let c = chan.clone();
+        let receiver = thread::spawn(move || {
+            LoomParker::unpark(&LoomParker::current());
+            c.recv(None)
+        });
+        chan.send(4).unwrap().unwrap();
+        assert_eq!(receiver.join().unwrap(), Some(Ok(4)));
+    });
+}

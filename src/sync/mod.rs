@@ -13,12 +13,28 @@
 //!   of the wait and leaves it cleanly: it takes no lock, permit or
 //!   message with it, and a wake or grant it had been handed goes to the
 //!   next waiter.
-//! - **Fairness budget.** Operations that may finish without waiting
-//!   (`send`, `recv`, `lock`, `read`, `write`, `acquire`, `wait` on a
-//!   barrier or wait group, `Select::ready`) count against the running
-//!   coroutine's budget and yield once it is spent, so a coroutine that
-//!   always finds its channel full cannot starve its neighbours. `try_*`
-//!   operations never yield.
+//! - **Which calls may switch coroutines.** Exactly the calls that can
+//!   wait in std (or in their std-like meaning). They park when they
+//!   must wait, and they also count against the running coroutine's
+//!   fairness budget, yielding once in 128 calls even when they finish at
+//!   once, so a coroutine whose channel is never empty cannot starve its
+//!   neighbours:
+//!   - `mpsc`: `Receiver::recv`, `recv_timeout`, `recv_deadline`, `iter`
+//!     (its `next`); `SyncSender::send` (bounded and rendezvous);
+//!     `oneshot::Receiver::recv*`; `Select::ready*`, `select!`;
+//!   - `Mutex::lock`, `RwLock::read`, `RwLock::write`, `Condvar::wait*`,
+//!     `Semaphore::acquire*`, `Barrier::wait`, `WaitGroup::wait`;
+//!   - outside this module: socket I/O in blocking mode (`weft::net`),
+//!     `weft::fs` calls, `join`, `sleep`, `yield_now`, `park`.
+//!
+//!   Calls that never wait in std **never switch**: an unbounded
+//!   `Sender::send`, every `try_*` (`try_recv`, `try_send`, `try_lock`,
+//!   `try_read`, `try_write`, `try_acquire`, `try_iter`), unlocks and
+//!   guard drops, permit drops and `add_permits`, `notify_*`,
+//!   `oneshot::Sender::send`, `WaitGroup` clones and drops, socket I/O
+//!   on a socket set to non-blocking mode. Code may hold a
+//!   `thread_local!` `RefCell` borrow across them, as with std, without
+//!   another coroutine of the worker running meanwhile.
 //! - [`Once`], [`OnceLock`] and [`LazyLock`] are std's: initialisation
 //!   blocks the thread of a second caller, so an initialiser should not
 //!   park (sleep, wait on a channel) while other coroutines of its worker

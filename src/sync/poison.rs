@@ -3,10 +3,13 @@
 //! lockers get their guard wrapped in [`PoisonError`] so they can decide
 //! whether the data is still sound. A cancelled coroutine unwinds too, so
 //! a cancel that interrupts a critical section also poisons.
+//!
+//! "Unwinding" is the coroutine's own state (`rt::unwinding`), not the
+//! worker thread's: a neighbour parked mid-unwind neither poisons a lock
+//! released normally here nor hides a panic that happens here.
 
 use std::sync::PoisonError;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::thread;
 
 /// A lock's poison flag.
 pub(crate) struct Flag(AtomicBool);
@@ -28,13 +31,13 @@ impl Flag {
     /// unwinding (a destructor that locks must not poison).
     pub(crate) fn guard(&self) -> Guard {
         Guard {
-            panicking: thread::panicking(),
+            panicking: crate::rt::unwinding::panicking(),
         }
     }
 
     /// Ends a critical section: poisons if an unwind started inside it.
     pub(crate) fn done(&self, guard: &Guard) {
-        if !guard.panicking && thread::panicking() {
+        if !guard.panicking && crate::rt::unwinding::panicking() {
             self.0.store(true, Ordering::Relaxed);
         }
     }

@@ -139,9 +139,13 @@ impl RawMutex {
             .front_data()
             .is_some_and(|since| since.elapsed() >= STARVATION);
         if starving {
-            list.wake_front(HANDOFF, wakes);
-            let queued = if list.is_empty() { 0 } else { QUEUED };
+            // The lock word first: the starving waiter may see its token
+            // without the list mutex (after a spurious wake) and own the
+            // lock from then on. (No waiter of a mutex is in a `select!`,
+            // so the front one is claimed.)
+            let queued = if list.len() > 1 { QUEUED } else { 0 };
             self.state.store(LOCKED | queued, Ordering::Release);
+            list.wake_front(HANDOFF, wakes);
         } else {
             list.wake_front(NOTIFIED, wakes);
             let queued = if list.is_empty() { 0 } else { QUEUED };

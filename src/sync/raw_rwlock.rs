@@ -159,18 +159,27 @@ impl RawRwLock {
         // No holder can come or go meanwhile: lockers fail on QUEUED or
         // WRITER and then need the list mutex; there is no reader.
         let to_readers = !lists.readers.is_empty() && (readers_first || lists.writers.is_empty());
-        let holders = if to_readers {
-            let mut n = 0;
-            while lists.readers.wake_front(GRANTED, wakes).is_some() {
-                n += 1;
-            }
-            n * READER
-        } else if lists.writers.wake_front(GRANTED, wakes).is_some() {
-            WRITER
+        // The lock word says who holds the lock *before* any grantee sees
+        // its token: a granted reader may return without the list mutex
+        // (after a spurious wake) and unlock at once, and its unlock must
+        // find its share counted. (Nobody on these lists is in a
+        // `select!`, so every entry is claimed.)
+        if to_readers {
+            let n = lists.readers.len();
+            let queued = if lists.writers.is_empty() { 0 } else { QUEUED };
+            self.state.store((n * READER) | queued, Ordering::Release);
+            lists.readers.wake_all(GRANTED, wakes);
+        } else if !lists.writers.is_empty() {
+            let queued = if lists.readers.is_empty() && lists.writers.len() == 1 {
+                0
+            } else {
+                QUEUED
+            };
+            self.state.store(WRITER | queued, Ordering::Release);
+            lists.writers.wake_front(GRANTED, wakes);
         } else {
-            0
-        };
-        self.state.store(holders | queued(lists), Ordering::Release);
+            self.state.store(0, Ordering::Release);
+        }
     }
 
     /// A queued writer left: readers it was holding back may go in if
@@ -178,12 +187,11 @@ impl RawRwLock {
     fn writer_left(&self, lists: &mut Lists, wakes: &mut Wakes<Weft>) {
         let state = self.state.load(Ordering::Relaxed);
         if lists.writers.is_empty() && state & WRITER == 0 {
-            let mut n = 0;
-            while lists.readers.wake_front(GRANTED, wakes).is_some() {
-                n += 1;
-            }
+            // Count the shares before granting them (see `hand_over`).
             // Readers may be unlocking concurrently: add, do not store.
+            let n = lists.readers.len();
             self.state.fetch_add(n * READER, Ordering::Acquire);
+            lists.readers.wake_all(GRANTED, wakes);
         }
         if queued(lists) == 0 {
             self.state.fetch_and(!QUEUED, Ordering::Release);

@@ -16,10 +16,14 @@
 //! [`WAITING`] to a token that says what it was given: [`NOTIFIED`] ("look
 //! again", for primitives that let newcomers barge) or a primitive's own
 //! grant token (the lock, a read share, permits: handoff). It takes the
-//! waiter's unparker out of the waiter under the lock and unparks it
-//! after unlocking ([`Wakes`]), so the waiter's frame may already be gone
-//! by then: a stale unpark only makes some later park return spuriously,
-//! which every wait loop tolerates.
+//! waiter's unparker out of the waiter under the lock, *then* stores the
+//! token (a waiter reads its token without the lock after any return from
+//! `park`, and may return and free itself the moment it sees it: the
+//! token store is the waker's last touch, and whatever the token grants
+//! is in place before it), and unparks after unlocking ([`Wakes`]), so
+//! the waiter's frame may already be gone by then: a stale unpark only
+//! makes some later park return spuriously, which every wait loop
+//! tolerates.
 //!
 //! The waiter side is one loop, [`wait`], driven by a primitive's
 //! [`WaitFor`]: poll under the lock, register, park, repeat. A waiter that
@@ -33,13 +37,13 @@
 //! The parking mechanism is a type parameter ([`Parker`]) so that `loom`
 //! can model the lists with its own threads; weft itself uses [`Weft`].
 
-use std::cell::{OnceCell, UnsafeCell};
+use std::cell::OnceCell;
 use std::collections::VecDeque;
 use std::ops::DerefMut;
 use std::ptr::NonNull;
 use std::time::Instant;
 
-use crate::rt::loom::{AtomicUsize, Ordering};
+use crate::rt::loom::{AtomicUsize, Ordering, UnsafeCell};
 use crate::rt::park::{self, Unparker};
 
 /// How the current waiter parks and how others wake it.
@@ -108,9 +112,11 @@ pub(crate) struct Waiter<P: Parker> {
 }
 
 // SAFETY: the unparker is `Send + Sync`; the cell is accessed under the
-// protocol above (waiter while unlisted, or the single claiming waker),
-// and a successful claim CAS orders the waiter's write before the
-// waker's take.
+// protocol above (waiter while unlisted, or the single claiming waker):
+// the waiter's write happens before it registers under the list's mutex,
+// which the waker holds when it takes, and the waker's take happens
+// before the waiter sees the token (stored after it, with Release) and
+// before the waiter touches the cell again.
 unsafe impl<P: Parker> Sync for Waiter<P> {}
 
 impl<P: Parker> Waiter<P> {
@@ -137,30 +143,61 @@ impl<P: Parker> Waiter<P> {
             // the claiming waker's take happened before we observed its
             // token (under its list's mutex).
             // SAFETY: by the soundness argument just above.
-            unsafe { *self.unparker.get() = Some(P::current()) };
+            self.unparker
+                .with_mut(|cell| unsafe { *cell = Some(P::current()) });
             self.state.store(WAITING, Ordering::Relaxed);
         }
     }
 
     /// Claims the waiter for `token` and takes its unparker; fails if
     /// another waker (of another list, in a `select!`) got there first.
-    /// Only under the mutex of a list the waiter is on. A waiter on one
-    /// list only (`shared == false`) has no other waker to race with, so
-    /// a plain store does.
+    /// Only under the mutex of a list the waiter is on, and only once
+    /// everything the token grants is in place (a handed message written,
+    /// the lock word updated): the waiter may act on the token the moment
+    /// it sees it.
+    ///
+    /// A waiter on one list only (`shared == false`) has no other waker to
+    /// race with, but may read its token *without* the lock after any
+    /// return from `park` (spurious ones included) and then return and
+    /// free the waiter. So the waker takes the unparker first and stores
+    /// the token last, with Release: that store is its last touch of the
+    /// waiter (invariant 3 in arch/sync.md). A `select!` waiter is claimed
+    /// by a CAS, and only looks at its state under a list's mutex, so the
+    /// take may follow the CAS.
     #[inline]
     fn claim(&self, token: usize, shared: bool) -> Option<P::Unparker> {
         if shared {
             self.state
                 .compare_exchange(WAITING, token, Ordering::AcqRel, Ordering::Acquire)
                 .ok()?;
+            // Soundness: our CAS won, so we are the one waker that may
+            // take the unparker; the waiter does not touch it while
+            // listed, and frees the waiter only after leaving this list
+            // under the mutex we hold.
+            // SAFETY: by the soundness argument just above.
+            let unparker = self.unparker.with_mut(|cell| unsafe { (*cell).take() });
+            Some(unparker.expect("an unclaimed waiter has its unparker"))
         } else {
             debug_assert_eq!(self.state.load(Ordering::Relaxed), WAITING);
+            // Soundness: the waiter is listed here, unclaimed (its state is
+            // WAITING, and only the holder of this list's mutex, which we
+            // are, claims it), so it does not touch the cell and nobody
+            // else may; it cannot leave before it sees the token below.
+            // SAFETY: by the soundness argument just above.
+            let unparker = self.unparker.with_mut(|cell| unsafe { (*cell).take() });
+            // Last touch: from here on the waiter may be gone.
             self.state.store(token, Ordering::Release);
+            Some(unparker.expect("an unclaimed waiter has its unparker"))
         }
-        // SAFETY: our CAS won, so we are the one waker that may take the
-        // unparker; the waiter does not touch it while listed.
-        let unparker = unsafe { (*self.unparker.get()).take() };
-        Some(unparker.expect("an unclaimed waiter has its unparker"))
+    }
+}
+
+impl<P: Parker> Drop for Waiter<P> {
+    fn drop(&mut self) {
+        // Through the cell, so that loom sees this access race with a
+        // waker's take if the protocol ever lets them meet.
+        // SAFETY: `&mut self`: nobody else holds a reference to the waiter.
+        self.unparker.with_mut(|cell| unsafe { (*cell).take() });
     }
 }
 
@@ -219,7 +256,6 @@ impl<P: Parker, D> WaitList<P, D> {
     }
 
     /// How many waiters are queued.
-    #[allow(dead_code)] // used by tests and diagnostics
     pub(crate) fn len(&self) -> usize {
         self.entries.len()
     }

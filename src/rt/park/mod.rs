@@ -24,12 +24,12 @@
 
 pub(crate) mod state;
 
-use std::panic;
 use std::sync::Arc;
 use std::thread::{self, Thread};
 use std::time::Instant;
 
 use crate::rt::coroutine::{Cancelled, Header};
+use crate::rt::unwinding;
 use crate::rt::worker::{self, Suspend};
 
 /// Whoever waits: a coroutine or a plain thread. Waking it is always
@@ -65,8 +65,8 @@ impl Unparker {
 #[inline]
 pub(crate) fn check_cancelled() {
     let cancelled = worker::with_current_header(|h| h.is_some_and(|h| h.is_cancelled()));
-    if cancelled && !thread::panicking() {
-        panic::resume_unwind(Box::new(Cancelled));
+    if cancelled && !unwinding::panicking() {
+        unwinding::resume_unwind(Box::new(Cancelled));
     }
 }
 

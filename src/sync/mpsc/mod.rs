@@ -88,8 +88,10 @@ impl<T> Sender<T> {
     /// Sends `t` without waiting. Fails, handing `t` back, only if the
     /// receiver is gone.
     ///
-    /// Counts against the calling coroutine's fairness budget: a
-    /// coroutine that keeps sending yields now and then.
+    /// Never switches coroutines: as std's, it never waits, so it never
+    /// lets another coroutine of the worker run either (a `thread_local!`
+    /// borrow held across it stays uncontended). It spends no fairness
+    /// budget; a coroutine that only ever sends must yield on its own.
     ///
     /// ```
     /// let (tx, rx) = weft::sync::mpsc::channel();
@@ -98,7 +100,6 @@ impl<T> Sender<T> {
     /// assert_eq!(tx.send(2).unwrap_err().0, 2);
     /// ```
     pub fn send(&self, t: T) -> Result<(), SendError<T>> {
-        coop::proceed();
         self.chan.send(t).expect("a wait without deadline finishes")
     }
 }
