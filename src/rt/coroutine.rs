@@ -251,7 +251,7 @@ impl Coroutine {
     }
 
     /// Wakes the coroutine if it is parked in
-    /// [`park`](crate::rt::park), or makes its next `park` return at once,
+    /// [`park`](crate::park), or makes its next `park` return at once,
     /// like [`std::thread::Thread::unpark`].
     ///
     /// ```

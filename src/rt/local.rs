@@ -82,7 +82,7 @@ thread_local! {
 
 static NEXT_INDEX: AtomicUsize = AtomicUsize::new(1);
 
-/// A key for coroutine-local storage, made by [`coroutine_local!`]; the
+/// A key for coroutine-local storage, made by [`coroutine_local!`](crate::coroutine_local); the
 /// twin of [`std::thread::LocalKey`].
 ///
 /// Each coroutine sees its own value, created by the initialiser on first

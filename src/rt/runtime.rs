@@ -1,5 +1,5 @@
 //! [`Runtime`]: a set of worker threads and everything they share; its
-//! builder; and the default runtime behind [`spawn`](crate::rt::spawn) and
+//! builder; and the default runtime behind [`spawn`](crate::spawn) and
 //! [`run`].
 
 use std::fmt;
@@ -23,7 +23,7 @@ use crate::stack;
 /// A weft runtime: worker threads that run coroutines, each with its own
 /// event loop, poller and timers.
 ///
-/// Most programs never make one: [`weft::spawn`](crate::rt::spawn) and
+/// Most programs never make one: [`weft::spawn`](crate::spawn) and
 /// [`weft::run`](crate::run) use a default runtime with one worker per
 /// core. Build one to choose the number of workers or the default stack
 /// size, or to shut it down.
