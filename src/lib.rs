@@ -55,6 +55,7 @@ pub mod os;
 mod rt;
 mod stack;
 pub mod sync;
+pub mod thread;
 
 use std::time::{Duration, Instant};
 
@@ -156,5 +157,5 @@ pub fn sleep(dur: Duration) {
 /// ```
 pub fn park() {
     let _waiting = observe::waiting(observe::WaitFor::Park);
-    rt::park::park();
+    rt::park::park_for_token(None);
 }
