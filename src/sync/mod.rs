@@ -19,10 +19,10 @@
 //!   coroutine's budget and yield once it is spent, so a coroutine that
 //!   always finds its channel full cannot starve its neighbours. `try_*`
 //!   operations never yield.
-//! - [`Once`], [`OnceLock`] and [`LazyLock`] are std's: initialisation
-//!   blocks the thread of a second caller, so an initialiser should not
-//!   park (sleep, wait on a channel) while other coroutines of its worker
-//!   may need the same cell.
+//! - [`Once`], [`OnceLock`] and [`LazyLock`] are weft's own, with std's
+//!   API: a second caller parks while the first initialises, so an
+//!   initialiser may park (sleep, read a file, wait on a channel) while
+//!   other coroutines of its worker touch the same cell.
 //!
 //! ```
 //! use weft::sync::{mpsc, Arc, Mutex};
@@ -43,8 +43,11 @@
 
 mod barrier;
 mod condvar;
+mod lazy_lock;
 pub mod mpsc;
 mod mutex;
+mod once;
+mod once_lock;
 pub mod oneshot;
 mod poison;
 mod raw_mutex;
@@ -59,16 +62,16 @@ pub(crate) mod waitlist;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
+pub use lazy_lock::LazyLock;
 pub use mutex::{Mutex, MutexGuard};
+pub use once::{Once, OnceState};
+pub use once_lock::OnceLock;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use select::{ReadyTimeoutError, Select, TryReadyError};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use waitgroup::WaitGroup;
 
-pub use std::sync::{
-    Arc, LazyLock, LockResult, Once, OnceLock, OnceState, PoisonError, TryLockError, TryLockResult,
-    Weak, atomic,
-};
+pub use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult, Weak, atomic};
 
 #[cfg(all(test, weft_loom))]
 mod loom_tests;
