@@ -57,6 +57,7 @@ mod rwlock;
 pub mod select;
 mod semaphore;
 mod spin;
+mod unwind;
 mod waitgroup;
 pub(crate) mod waitlist;
 
