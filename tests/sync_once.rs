@@ -108,7 +108,9 @@ fn threads_and_coroutines_share_a_cell() {
 fn a_panicking_initialiser_poisons_a_once() {
     with_timeout(10, || {
         let once = Once::new();
-        let r = catch_unwind(AssertUnwindSafe(|| once.call_once(|| panic!("init failed"))));
+        let r = catch_unwind(AssertUnwindSafe(|| {
+            once.call_once(|| panic!("init failed"))
+        }));
         assert!(r.is_err());
         assert!(!once.is_completed());
         let again = catch_unwind(AssertUnwindSafe(|| once.call_once(|| {})));

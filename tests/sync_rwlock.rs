@@ -255,7 +255,10 @@ fn downgrade_lets_queued_readers_in_and_keeps_writers_out() {
             assert_eq!(h.join().unwrap(), 7);
         }
         std::thread::sleep(Duration::from_millis(20));
-        assert!(!writer.is_finished(), "a writer got in during the read share");
+        assert!(
+            !writer.is_finished(),
+            "a writer got in during the read share"
+        );
         assert_eq!(*r, 7);
         drop(r);
         writer.join().unwrap();
@@ -275,7 +278,7 @@ fn no_writer_slips_in_between_write_and_downgraded_read() {
                     let lock = lock.clone();
                     start(side, move || {
                         for i in 0..500u64 {
-                            if (i + k as u64) % 3 == 0 {
+                            if (i + k as u64).is_multiple_of(3) {
                                 let mut w = lock.write().unwrap();
                                 let mine = i * 10 + k as u64;
                                 *w = mine;

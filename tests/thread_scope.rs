@@ -63,11 +63,11 @@ fn scope_inside_a_coroutine_on_one_worker() {
 #[test]
 fn nested_scopes_borrow_from_both_levels() {
     with_timeout(10, || {
-        let outer = vec![1, 2, 3];
+        let outer = [1, 2, 3];
         let total = AtomicUsize::new(0);
         thread::scope(|s| {
             s.spawn(|| {
-                let inner = vec![10, 20];
+                let inner = [10, 20];
                 thread::scope(|s2| {
                     s2.spawn(|| total.fetch_add(outer.iter().sum::<usize>(), Ordering::SeqCst));
                     s2.spawn(|| total.fetch_add(inner.iter().sum::<usize>(), Ordering::SeqCst));
@@ -93,7 +93,10 @@ fn a_panicking_closure_still_waits_then_resumes_its_panic() {
                 panic!("closure panicked");
             })
         }));
-        assert!(finished.load(Ordering::SeqCst), "scope returned before its coroutine");
+        assert!(
+            finished.load(Ordering::SeqCst),
+            "scope returned before its coroutine"
+        );
         let payload = caught.unwrap_err();
         assert_eq!(payload.downcast_ref::<&str>(), Some(&"closure panicked"));
     });
@@ -155,7 +158,10 @@ fn cancel_while_waiting_at_the_end_of_the_scope_waits_for_the_children() {
         std::thread::sleep(Duration::from_millis(20));
         h.cancel();
         assert!(h.join().unwrap_err().is::<weft::Cancelled>());
-        assert_eq!(*log.lock().unwrap(), ["child dropped", "environment dropped"]);
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["child dropped", "environment dropped"]
+        );
     });
 }
 
@@ -183,7 +189,13 @@ fn cancel_during_the_closure_cancels_and_waits_for_the_children() {
         assert!(h.join().unwrap_err().is::<weft::Cancelled>());
         assert_eq!(
             *log.lock().unwrap(),
-            ["child dropped", "child dropped", "child dropped", "child dropped", "environment dropped"]
+            [
+                "child dropped",
+                "child dropped",
+                "child dropped",
+                "child dropped",
+                "environment dropped"
+            ]
         );
     });
 }
@@ -221,7 +233,10 @@ fn cancel_cannot_cut_short_the_wait_for_a_slow_child() {
         std::thread::sleep(Duration::from_millis(10));
         h.cancel();
         assert!(h.join().unwrap_err().is::<weft::Cancelled>());
-        assert_eq!(*log.lock().unwrap(), ["slow child done", "environment dropped"]);
+        assert_eq!(
+            *log.lock().unwrap(),
+            ["slow child done", "environment dropped"]
+        );
     });
 }
 

@@ -214,7 +214,9 @@ fn ids_are_equal_for_the_same_coroutine_and_differ_otherwise() {
         let other = thread::spawn(|| thread::current().id()).join().unwrap();
         assert_ne!(a, other);
         assert_ne!(a, thread::current().id());
-        let os = std::thread::spawn(|| thread::current().id()).join().unwrap();
+        let os = std::thread::spawn(|| thread::current().id())
+            .join()
+            .unwrap();
         assert_ne!(os, thread::current().id());
         assert_eq!(thread::current().id(), thread::current().id());
     });
@@ -301,7 +303,10 @@ fn scope_returns_the_closure_value_and_joins_give_results() {
     with_timeout(10, || {
         let v: Vec<u64> = (1..=100).collect();
         let total = thread::scope(|s| {
-            let hs: Vec<_> = v.chunks(10).map(|c| s.spawn(move || c.iter().sum::<u64>())).collect();
+            let hs: Vec<_> = v
+                .chunks(10)
+                .map(|c| s.spawn(move || c.iter().sum::<u64>()))
+                .collect();
             hs.into_iter().map(|h| h.join().unwrap()).sum::<u64>()
         });
         assert_eq!(total, 5050);

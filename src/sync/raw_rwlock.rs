@@ -160,7 +160,7 @@ impl RawRwLock {
             n += 1;
         }
         self.state
-            .store(n * READER | queued(lists), Ordering::Release);
+            .store((n * READER) | queued(lists), Ordering::Release);
     }
 
     #[cold]

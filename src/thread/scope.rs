@@ -124,8 +124,7 @@ impl<T> Drop for Packet<T> {
         // A result whose destructor panics counts as a panic nobody
         // handled; it must not unwind past the decrement below.
         let dropped = panic::catch_unwind(AssertUnwindSafe(|| drop(result.take())));
-        self.scope
-            .decrement(unhandled_panic || dropped.is_err());
+        self.scope.decrement(unhandled_panic || dropped.is_err());
     }
 }
 
@@ -351,7 +350,9 @@ impl<T> ScopedJoinHandle<'_, T> {
             // The body never ran (cancelled before it started, or no
             // stack): the coroutine's own result says why.
             (None, Err(payload)) => Err(payload),
-            (None, Ok(())) => Err(Box::new("scoped coroutine left no result") as Box<dyn Any + Send>),
+            (None, Ok(())) => {
+                Err(Box::new("scoped coroutine left no result") as Box<dyn Any + Send>)
+            }
         }
     }
 
