@@ -38,6 +38,10 @@
 //!   `thread_local!` inside a coroutine is therefore the *worker thread's*
 //!   value, shared by the coroutines of that worker.
 //!
+//! [`thread`] is the same API in `std::thread`'s exact shape (`Thread`,
+//! `ThreadId`, `park_timeout`, `scope`), for code that swaps
+//! `use std::thread;` for `use weft::thread;`.
+//!
 //! ## Design
 //!
 //! The `arch/` directory of the repository explains each part: the

@@ -162,7 +162,7 @@ impl<T: 'static> CoroutineLocalKey<T> {
     /// let h = weft::spawn(|| N.try_with(|n| *n + 1));
     /// assert_eq!(h.join().unwrap(), Ok(8));
     /// ```
-    pub fn try_with<F, R>(&'static self, f: F) -> Result<R, crate::thread::AccessError>
+    pub fn try_with<F, R>(&'static self, f: F) -> Result<R, std::thread::AccessError>
     where
         F: FnOnce(&T) -> R,
     {
