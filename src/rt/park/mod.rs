@@ -150,7 +150,11 @@ pub(crate) fn park_for_token(deadline: Option<Instant>) {
     // The loop of invariant 2, its condition being the token: an unpark
     // stores the token before it unparks, so one that lands after the
     // check makes the park return at once, and the check runs again.
-    while !header.unpark_token.swap(false, Ordering::Acquire) {
+    while header
+        .unpark_token
+        .compare_exchange(true, false, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
         if park_until(deadline) {
             return;
         }
