@@ -265,3 +265,52 @@ fn spawning_into_a_cancelled_scope_cancels_the_newcomer() {
         assert!(spawned_late.load(Ordering::SeqCst));
     });
 }
+
+#[test]
+fn a_failed_scoped_spawn_leaves_the_scope_balanced() {
+    with_timeout(10, || {
+        let borrowed = String::from("kept");
+        let failed = thread::scope(|s| {
+            let r = thread::Builder::new()
+                .stack_size(usize::MAX)
+                .spawn_scoped(s, || borrowed.len());
+            r.is_err()
+        });
+        // The scope returned: the closure that never ran was counted out.
+        assert!(failed);
+        assert_eq!(borrowed, "kept");
+    });
+}
+
+#[test]
+fn dump_shows_the_owner_waiting_at_the_end_of_its_scope() {
+    with_timeout(10, || {
+        let release = Arc::new(AtomicBool::new(false));
+        let r = release.clone();
+        let owner = thread::Builder::new()
+            .name("scope-owner".into())
+            .spawn(move || {
+                thread::scope(|s| {
+                    s.spawn(|| {
+                        while !r.load(Ordering::SeqCst) {
+                            thread::sleep(Duration::from_millis(1));
+                        }
+                    });
+                })
+            })
+            .unwrap();
+        loop {
+            let d = weft::dump();
+            let waits = d
+                .coroutines()
+                .find(|c| c.name.as_deref() == Some("scope-owner"))
+                .and_then(|c| c.wait);
+            if waits == Some(weft::WaitFor::Scope) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(1));
+        }
+        release.store(true, Ordering::SeqCst);
+        owner.join().unwrap();
+    });
+}
