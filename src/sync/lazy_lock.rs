@@ -7,7 +7,7 @@
 use std::cell::UnsafeCell;
 use std::fmt;
 use std::mem;
-use std::ops::Deref;
+use std::ops::{Deref, DerefMut};
 use std::panic::{RefUnwindSafe, UnwindSafe};
 
 use super::once::Once;
@@ -96,6 +96,78 @@ impl<T, F: FnOnce() -> T> LazyLock<T, F> {
             Data::Value(value) => value,
             _ => unreachable!("a completed LazyLock holds its value"),
         }
+    }
+}
+
+impl<T, F: FnOnce() -> T> LazyLock<T, F> {
+    /// Forces the evaluation and returns the value mutably, like
+    /// [`std::sync::LazyLock::force_mut`] (same as `DerefMut`).
+    ///
+    /// # Panics
+    /// If the function panics, or panicked on an earlier access.
+    ///
+    /// ```
+    /// use weft::sync::LazyLock;
+    /// let mut lazy = LazyLock::new(|| 1);
+    /// *LazyLock::force_mut(&mut lazy) += 1;
+    /// assert_eq!(*lazy, 2);
+    /// ```
+    #[track_caller]
+    pub fn force_mut(this: &mut LazyLock<T, F>) -> &mut T {
+        LazyLock::force(this);
+        match this.data.get_mut() {
+            Data::Value(value) => value,
+            _ => unreachable!("a forced LazyLock holds its value"),
+        }
+    }
+}
+
+impl<T, F> LazyLock<T, F> {
+    /// The value if it has been computed, without computing it, like
+    /// [`std::sync::LazyLock::get`].
+    ///
+    /// ```
+    /// use weft::sync::LazyLock;
+    /// let lazy = LazyLock::new(|| 5);
+    /// assert_eq!(LazyLock::get(&lazy), None);
+    /// let _ = *lazy;
+    /// assert_eq!(LazyLock::get(&lazy), Some(&5));
+    /// ```
+    pub fn get(this: &LazyLock<T, F>) -> Option<&T> {
+        if !this.once.is_completed() {
+            return None;
+        }
+        // SAFETY: complete: the value was written before `COMPLETE` was
+        // published and is not written again while shared.
+        match unsafe { &*this.data.get() } {
+            Data::Value(value) => Some(value),
+            _ => None,
+        }
+    }
+
+    /// The value mutably if it has been computed, like
+    /// [`std::sync::LazyLock::get_mut`].
+    ///
+    /// ```
+    /// use weft::sync::LazyLock;
+    /// let mut lazy = LazyLock::new(|| 5);
+    /// assert_eq!(LazyLock::get_mut(&mut lazy), None);
+    /// let _ = *lazy;
+    /// *LazyLock::get_mut(&mut lazy).unwrap() = 6;
+    /// assert_eq!(*lazy, 6);
+    /// ```
+    pub fn get_mut(this: &mut LazyLock<T, F>) -> Option<&mut T> {
+        match this.data.get_mut() {
+            Data::Value(value) => Some(value),
+            _ => None,
+        }
+    }
+}
+
+impl<T, F: FnOnce() -> T> DerefMut for LazyLock<T, F> {
+    /// Forces the evaluation ([`LazyLock::force_mut`]).
+    fn deref_mut(&mut self) -> &mut T {
+        LazyLock::force_mut(self)
     }
 }
 

@@ -302,7 +302,8 @@ pub fn sleep(dur: Duration) {
     crate::sleep(dur);
 }
 
-/// Sleeps until `deadline`, like [`std::thread::sleep_until`].
+/// Sleeps until `deadline`, like `std::thread::sleep_until` (still
+/// unstable in std 1.95; weft has it already).
 ///
 /// ```
 /// use std::time::{Duration, Instant};
