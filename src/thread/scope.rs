@@ -274,6 +274,22 @@ impl fmt::Debug for Scope<'_, '_> {
 /// a.push(4);
 /// assert_eq!(x, a.len());
 /// ```
+///
+/// What the lifetimes forbid, as with std: a scoped coroutine cannot
+/// borrow what dies inside the scope's closure,
+///
+/// ```compile_fail,E0373
+/// weft::thread::scope(|s| {
+///     let local = String::from("dies at the end of the closure");
+///     s.spawn(|| local.len());
+/// });
+/// ```
+///
+/// and a handle cannot leave its scope.
+///
+/// ```compile_fail
+/// let escaped = weft::thread::scope(|s| s.spawn(|| 1));
+/// ```
 #[track_caller]
 pub fn scope<'env, F, T>(f: F) -> T
 where
