@@ -45,6 +45,10 @@
 //!   non-blocking socket I/O) never switch, so a `thread_local!` borrow
 //!   held across them is as safe as with std. [`sync`] lists them.
 //!
+//! [`thread`] is the same API in `std::thread`'s exact shape (`Thread`,
+//! `ThreadId`, `park_timeout`, `scope`), for code that swaps
+//! `use std::thread;` for `use weft::thread;`.
+//!
 //! ## Design
 //!
 //! The `arch/` directory of the repository explains each part: the
@@ -62,6 +66,7 @@ pub mod os;
 mod rt;
 mod stack;
 pub mod sync;
+pub mod thread;
 
 use std::time::{Duration, Instant};
 
@@ -208,5 +213,5 @@ pub fn sleep(dur: Duration) {
 /// ```
 pub fn park() {
     let _waiting = observe::waiting(observe::WaitFor::Park);
-    rt::park::park();
+    rt::park::park_for_token(None);
 }

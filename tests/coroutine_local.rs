@@ -103,3 +103,33 @@ fn an_initialiser_and_a_closure_may_use_other_keys() {
         assert_eq!(h.join().unwrap(), 21);
     });
 }
+
+#[test]
+fn try_with_fails_only_while_a_thread_destroys_its_locals() {
+    use std::sync::atomic::{AtomicU8, Ordering};
+    /// 0: not dropped yet; 1: try_with succeeded; 2: it failed.
+    static SEEN: AtomicU8 = AtomicU8::new(0);
+    struct UsesKeyOnDrop;
+    impl Drop for UsesKeyOnDrop {
+        fn drop(&mut self) {
+            let r = OTHER.try_with(|v| *v);
+            SEEN.store(if r.is_ok() { 1 } else { 2 }, Ordering::SeqCst);
+        }
+    }
+    weft::coroutine_local! {
+        static DROPPER: UsesKeyOnDrop = UsesKeyOnDrop;
+        static OTHER: u32 = 5;
+    }
+    with_timeout(10, || {
+        // In a coroutine, even a destructor at its end gets a value.
+        let h = weft::spawn(|| {
+            DROPPER.with(|_| ());
+            OTHER.try_with(|v| *v)
+        });
+        assert_eq!(h.join().unwrap(), Ok(5));
+        assert_eq!(SEEN.swap(0, Ordering::SeqCst), 1);
+        // On a plain thread exiting, the locals' map is being destroyed.
+        std::thread::spawn(|| DROPPER.with(|_| ())).join().unwrap();
+        assert_eq!(SEEN.load(Ordering::SeqCst), 2);
+    });
+}

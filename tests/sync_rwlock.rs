@@ -228,3 +228,74 @@ fn rwlock_is_usable_in_a_static() {
         "RwLock { data: 3, poisoned: false, .. }"
     );
 }
+
+#[test]
+fn downgrade_lets_queued_readers_in_and_keeps_writers_out() {
+    with_timeout(10, || {
+        let rt = runtime(2);
+        let lock = Arc::new(RwLock::new(0));
+        let w = lock.write().unwrap();
+        let readers: Vec<_> = (0..4)
+            .map(|_| {
+                let lock = lock.clone();
+                rt.spawn(move || *lock.read().unwrap())
+            })
+            .collect();
+        std::thread::sleep(Duration::from_millis(20)); // the readers queue
+        let writer = {
+            let lock = lock.clone();
+            rt.spawn(move || *lock.write().unwrap() = 100)
+        };
+        std::thread::sleep(Duration::from_millis(20)); // and a writer too
+        let mut w = w;
+        *w = 7;
+        let r = weft::sync::RwLockWriteGuard::downgrade(w);
+        // The queued readers get in while we still read.
+        for h in readers {
+            assert_eq!(h.join().unwrap(), 7);
+        }
+        std::thread::sleep(Duration::from_millis(20));
+        assert!(
+            !writer.is_finished(),
+            "a writer got in during the read share"
+        );
+        assert_eq!(*r, 7);
+        drop(r);
+        writer.join().unwrap();
+        assert_eq!(*lock.read().unwrap(), 100);
+    });
+}
+
+#[test]
+fn no_writer_slips_in_between_write_and_downgraded_read() {
+    with_timeout(30, || {
+        for (a, b) in SETTINGS {
+            let lock = Arc::new(RwLock::new(0u64));
+            let roles: Vec<_> = [a, b, a, b]
+                .into_iter()
+                .enumerate()
+                .map(|(k, side)| {
+                    let lock = lock.clone();
+                    start(side, move || {
+                        for i in 0..500u64 {
+                            if (i + k as u64).is_multiple_of(3) {
+                                let mut w = lock.write().unwrap();
+                                let mine = i * 10 + k as u64;
+                                *w = mine;
+                                let r = weft::sync::RwLockWriteGuard::downgrade(w);
+                                weft::yield_now();
+                                assert_eq!(*r, mine, "a writer got in after downgrade");
+                            } else {
+                                let _ = *lock.read().unwrap();
+                            }
+                        }
+                    })
+                })
+                .collect();
+            for role in roles {
+                role.join();
+            }
+            assert!(lock.try_write().is_ok(), "the lock is free at the end");
+        }
+    });
+}

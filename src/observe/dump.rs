@@ -236,6 +236,8 @@ impl fmt::Display for WaitFor {
             WaitFor::Join(id) => write!(f, "join of coroutine {id}"),
             WaitFor::Blocking => f.write_str("spawn_blocking"),
             WaitFor::Park => f.write_str("park"),
+            WaitFor::Once => f.write_str("Once/OnceLock/LazyLock"),
+            WaitFor::Scope => f.write_str("end of thread::scope"),
         }
     }
 }

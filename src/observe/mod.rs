@@ -54,6 +54,11 @@ pub enum WaitFor {
     Blocking,
     /// A bare `weft::park`.
     Park,
+    /// A `Once`, `OnceLock` or `LazyLock` another coroutine or thread is
+    /// initialising.
+    Once,
+    /// The end of a `thread::scope`: its scoped coroutines.
+    Scope,
 }
 
 const KIND_SHIFT: u32 = 56;
@@ -73,6 +78,8 @@ impl WaitFor {
             WaitFor::Join(id) => (9, id.as_u64() & ARG_MASK),
             WaitFor::Blocking => (10, 0),
             WaitFor::Park => (11, 0),
+            WaitFor::Once => (12, 0),
+            WaitFor::Scope => (13, 0),
         };
         (kind << KIND_SHIFT) | arg
     }
@@ -94,6 +101,8 @@ impl WaitFor {
             9 => WaitFor::Join(CoroutineId::from_u64(arg)?),
             10 => WaitFor::Blocking,
             11 => WaitFor::Park,
+            12 => WaitFor::Once,
+            13 => WaitFor::Scope,
             _ => return None,
         })
     }

@@ -122,6 +122,11 @@ pub(crate) struct HeaderFields {
     id: CoroutineId,
     name: Option<String>,
     pub(crate) park: ParkState,
+    /// The token of [`Coroutine::unpark`] and `weft::thread::park`, apart
+    /// from the park state's own: weft's internal waits consume that one
+    /// (a stale wake is a spurious return to them), so a user's unpark
+    /// that landed during a sleep or a lock would otherwise be lost.
+    pub(crate) unpark_token: AtomicBool,
     cancelled: AtomicBool,
     /// Unwinding (a panic or a cancel), as `rt::unwinding` tracks it.
     /// Only the coroutine's own thread touches it.
@@ -147,6 +152,7 @@ impl<T> HeaderWith<T> {
                 id: CoroutineId::next(),
                 name,
                 park: ParkState::new(),
+                unpark_token: AtomicBool::new(false),
                 cancelled: AtomicBool::new(false),
                 unwinding: AtomicBool::new(false),
                 owner: OnceLock::new(),
@@ -250,9 +256,10 @@ impl Coroutine {
         self.header.name()
     }
 
-    /// Wakes the coroutine if it is parked in
-    /// [`park`](crate::park), or makes its next `park` return at once,
-    /// like [`std::thread::Thread::unpark`].
+    /// Wakes the coroutine if it is parked in [`park`](crate::park), or
+    /// makes its next `park` return at once, like
+    /// [`std::thread::Thread::unpark`]: the token is kept until a `park`
+    /// takes it, whatever the coroutine waits for meanwhile.
     ///
     /// ```
     /// let h = weft::spawn(|| weft::park());
@@ -260,7 +267,7 @@ impl Coroutine {
     /// h.join().unwrap();
     /// ```
     pub fn unpark(&self) {
-        self.header.unpark();
+        crate::rt::park::unpark_token(&self.header);
     }
 }
 

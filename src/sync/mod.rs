@@ -35,10 +35,10 @@
 //!   on a socket set to non-blocking mode. Code may hold a
 //!   `thread_local!` `RefCell` borrow across them, as with std, without
 //!   another coroutine of the worker running meanwhile.
-//! - [`Once`], [`OnceLock`] and [`LazyLock`] are std's: initialisation
-//!   blocks the thread of a second caller, so an initialiser should not
-//!   park (sleep, wait on a channel) while other coroutines of its worker
-//!   may need the same cell.
+//! - [`Once`], [`OnceLock`] and [`LazyLock`] are weft's own, with std's
+//!   API: a second caller parks while the first initialises, so an
+//!   initialiser may park (sleep, read a file, wait on a channel) while
+//!   other coroutines of its worker touch the same cell.
 //!
 //! ```
 //! use weft::sync::{mpsc, Arc, Mutex};
@@ -59,8 +59,11 @@
 
 mod barrier;
 mod condvar;
+mod lazy_lock;
 pub mod mpsc;
 mod mutex;
+mod once;
+mod once_lock;
 pub mod oneshot;
 mod poison;
 mod raw_mutex;
@@ -70,21 +73,22 @@ mod rwlock;
 pub mod select;
 mod semaphore;
 mod spin;
+mod unwind;
 mod waitgroup;
 pub(crate) mod waitlist;
 
 pub use barrier::{Barrier, BarrierWaitResult};
 pub use condvar::{Condvar, WaitTimeoutResult};
+pub use lazy_lock::LazyLock;
 pub use mutex::{Mutex, MutexGuard};
+pub use once::{Once, OnceState};
+pub use once_lock::OnceLock;
 pub use rwlock::{RwLock, RwLockReadGuard, RwLockWriteGuard};
 pub use select::{ReadyTimeoutError, Select, TryReadyError};
 pub use semaphore::{Semaphore, SemaphorePermit};
 pub use waitgroup::WaitGroup;
 
-pub use std::sync::{
-    Arc, LazyLock, LockResult, Once, OnceLock, OnceState, PoisonError, TryLockError, TryLockResult,
-    Weak, atomic,
-};
+pub use std::sync::{Arc, LockResult, PoisonError, TryLockError, TryLockResult, Weak, atomic};
 
 #[cfg(all(test, weft_loom))]
 mod loom_tests;

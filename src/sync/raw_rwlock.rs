@@ -15,7 +15,9 @@
 //! are handoffs (the waker updates `state` for the waiter), so nothing
 //! barges between phases. A granted waiter that unwinds releases what it
 //! was granted, which hands it on in turn; a queued writer that leaves
-//! lets the readers it was holding back in.
+//! lets the readers it was holding back in. A writer that downgrades
+//! keeps a read share and lets in every queued reader with it, as its
+//! unlock would; queued writers wait for all of them.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -133,6 +135,32 @@ impl RawRwLock {
         {
             self.slow(|raw, lists, wakes| raw.hand_over(lists, wakes, true));
         }
+    }
+
+    /// Turns the caller's write lock into a read share, letting in every
+    /// reader queued meanwhile; queued writers keep waiting.
+    #[inline]
+    pub(crate) fn downgrade(&self) {
+        if self
+            .state
+            .compare_exchange(WRITER, READER, Ordering::Release, Ordering::Relaxed)
+            .is_err()
+        {
+            self.slow(|raw, lists, wakes| raw.downgrade_queued(lists, wakes));
+        }
+    }
+
+    /// With the list mutex held, the write lock ours and `QUEUED` set:
+    /// no one else can change `state` (lockers fail on `WRITER` and
+    /// queue under this mutex, there is no reader to unlock), so a store
+    /// suffices, as in `hand_over`.
+    fn downgrade_queued(&self, lists: &mut Lists, wakes: &mut Wakes<Weft>) {
+        let mut n = 1;
+        while lists.readers.wake_front(GRANTED, wakes).is_some() {
+            n += 1;
+        }
+        self.state
+            .store((n * READER) | queued(lists), Ordering::Release);
     }
 
     #[cold]

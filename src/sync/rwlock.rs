@@ -279,6 +279,34 @@ impl<T: ?Sized> DerefMut for RwLockWriteGuard<'_, T> {
     }
 }
 
+impl<'a, T: ?Sized> RwLockWriteGuard<'a, T> {
+    /// Turns the write lock into a read share without letting any writer
+    /// in between, like [`std::sync::RwLockWriteGuard::downgrade`];
+    /// readers queued meanwhile get in with it.
+    ///
+    /// ```
+    /// use weft::sync::{RwLock, RwLockWriteGuard};
+    ///
+    /// let lock = RwLock::new(1);
+    /// let mut w = lock.write().unwrap();
+    /// *w = 2;
+    /// let r = RwLockWriteGuard::downgrade(w);
+    /// assert_eq!(*r, 2);
+    /// assert_eq!(*lock.read().unwrap(), 2); // other readers may join
+    /// assert!(lock.try_write().is_err());
+    /// ```
+    pub fn downgrade(s: Self) -> RwLockReadGuard<'a, T> {
+        let s = std::mem::ManuallyDrop::new(s);
+        let lock = s.lock;
+        lock.poison.done(&s.poison);
+        lock.raw.downgrade();
+        RwLockReadGuard {
+            lock,
+            _not_send: PhantomData,
+        }
+    }
+}
+
 impl<T: ?Sized> Drop for RwLockWriteGuard<'_, T> {
     fn drop(&mut self) {
         self.lock.poison.done(&self.poison);

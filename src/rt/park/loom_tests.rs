@@ -121,3 +121,47 @@ fn loom_unpark_after_done_is_ignored() {
         assert!(!state.unpark());
     });
 }
+
+/// `thread::park`'s token (`park_for_token`/`unpark_token`): the user's
+/// flag is stored before the park state's unpark, and the parker checks
+/// it before each park. An unpark is never lost, whatever it races with.
+#[test]
+fn loom_user_token_is_not_lost() {
+    loom::model(|| {
+        let state = Arc::new(ParkState::new());
+        let token = Arc::new(AtomicBool::new(false));
+        let scheduled = Arc::new(AtomicUsize::new(0));
+
+        let unparker = {
+            let (state, token, scheduled) = (state.clone(), token.clone(), scheduled.clone());
+            thread::spawn(move || {
+                token.store(true, Ordering::Release);
+                if state.unpark() {
+                    scheduled.fetch_add(1, Ordering::SeqCst);
+                }
+            })
+        };
+
+        // `park_for_token` without a deadline (a CAS takes the token, as
+        // there: loom 0.7 lets a store slip between the two halves of a
+        // `swap`, tokio-rs/loom#254, but models a CAS faithfully).
+        loop {
+            if token
+                .compare_exchange(true, false, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
+            {
+                break;
+            }
+            match park_once(&state) {
+                Outcome::TokenConsumed | Outcome::Requeued => {}
+                Outcome::Parked => {
+                    unparker_joined_or_wait(&scheduled);
+                    // Scheduled: a real worker resumes us, and we loop.
+                    scheduled.store(0, Ordering::SeqCst);
+                }
+            }
+        }
+        unparker.join().unwrap();
+        assert!(!token.load(Ordering::Acquire), "the token was taken once");
+    });
+}

@@ -25,6 +25,7 @@
 pub(crate) mod state;
 
 use std::sync::Arc;
+use std::sync::atomic::Ordering;
 use std::thread::{self, Thread};
 use std::time::Instant;
 
@@ -126,6 +127,45 @@ pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
     let _disarm = Disarm(key);
     park();
     Instant::now() >= deadline
+}
+
+/// `std::thread::park`'s meaning for user code: waits until an
+/// [`unpark_token`] left the coroutine's token (and takes it), or
+/// `deadline` passes. Outside a coroutine it is `std::thread::park` /
+/// `park_timeout`. The token is the header's `unpark_token`, not the park
+/// state's, which weft's own waits consume as spurious wakes.
+pub(crate) fn park_for_token(deadline: Option<Instant>) {
+    let Some(header) = worker::current_header() else {
+        match deadline {
+            None => thread::park(),
+            Some(deadline) => {
+                let now = Instant::now();
+                if now < deadline {
+                    thread::park_timeout(deadline - now);
+                }
+            }
+        }
+        return;
+    };
+    // The loop of invariant 2, its condition being the token: an unpark
+    // stores the token before it unparks, so one that lands after the
+    // check makes the park return at once, and the check runs again.
+    while header
+        .unpark_token
+        .compare_exchange(true, false, Ordering::Acquire, Ordering::Relaxed)
+        .is_err()
+    {
+        if park_until(deadline) {
+            return;
+        }
+    }
+}
+
+/// Leaves the coroutine's `unpark` token and wakes it (see
+/// [`park_for_token`]).
+pub(crate) fn unpark_token(header: &Arc<Header>) {
+    header.unpark_token.store(true, Ordering::Release);
+    header.unpark();
 }
 
 /// Like [`park`], but a cancel does not unwind out of it (for waits that
