@@ -3,8 +3,7 @@
 //!
 //! `twice!` takes the body once and expands it in two modules that differ
 //! only in their `use` lines (`std::...` or `weft::...`); the tests run
-//! both, and the weft one also from inside a coroutine. Generic
-//! `ToSocketAddrs` and file locks join this file when they land. std
+//! both, and the weft one also from inside a coroutine. std
 //! items newer than the crate's MSRV (1.91), such as
 //! `RwLockWriteGuard::downgrade` (1.92) and `LazyLock::get` (1.94), are
 //! tested against weft alone, in their own tests.
@@ -17,7 +16,8 @@ macro_rules! twice {
     ($($body:tt)*) => {
         mod with_std {
             #![allow(unused_imports)]
-            use std::net::{SocketAddr, TcpListener, TcpStream, UdpSocket, Shutdown};
+            use std::fs::{File, OpenOptions, TryLockError};
+            use std::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket, Shutdown};
             use std::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
             use std::sync::mpsc;
             use std::sync::{Arc, Barrier, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock};
@@ -26,7 +26,8 @@ macro_rules! twice {
         }
         mod with_weft {
             #![allow(unused_imports)]
-            use weft::net::{SocketAddr, TcpListener, TcpStream, UdpSocket, Shutdown};
+            use weft::fs::{File, OpenOptions, TryLockError};
+            use weft::net::{SocketAddr, TcpListener, TcpStream, ToSocketAddrs, UdpSocket, Shutdown};
             use weft::os::unix::net::{UnixDatagram, UnixListener, UnixStream};
             use weft::sync::mpsc;
             use weft::sync::{Arc, Barrier, Condvar, LazyLock, Mutex, Once, OnceLock, RwLock};
@@ -184,6 +185,32 @@ twice! {
     let mut buf = [0; 8];
     let n = y.recv(&mut buf).unwrap();
     assert_eq!(&buf[..n], b"dgram");
+
+    // Generic code bounded by ToSocketAddrs (std's trait either way).
+    fn bind_any<A: ToSocketAddrs>(addr: A) -> std::io::Result<TcpListener> {
+        TcpListener::bind(addr)
+    }
+    fn connect_any<A: ToSocketAddrs>(addr: A) -> std::io::Result<TcpStream> {
+        TcpStream::connect(addr)
+    }
+    let listener = bind_any(("127.0.0.1", 0)).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let resolved: Vec<SocketAddr> = ("127.0.0.1", port).to_socket_addrs().unwrap().collect();
+    assert_eq!(resolved, vec![listener.local_addr().unwrap()]);
+    let _client = connect_any(format!("127.0.0.1:{port}")).unwrap();
+    let (_conn, _) = listener.accept().unwrap();
+
+    // Files with advisory locks: exclusive, shared, try, unlock.
+    let path = dir.path().join("locked");
+    let file = File::create(&path).unwrap();
+    let other = OpenOptions::new().read(true).open(&path).unwrap();
+    file.lock().unwrap();
+    assert!(matches!(other.try_lock_shared(), Err(TryLockError::WouldBlock)));
+    file.unlock().unwrap();
+    other.lock_shared().unwrap();
+    assert!(matches!(file.try_lock(), Err(TryLockError::WouldBlock)));
+    other.unlock().unwrap();
+    file.try_lock().unwrap();
 }
 
 #[test]
