@@ -2,7 +2,7 @@
 //! so `wrk` can compare the two servers on the same machine.
 //!
 //! ```text
-//! cargo run --release --example http_hello_tokio -- 127.0.0.1:8081
+//! cargo run --release -p compare --bin peer_http_tokio -- 127.0.0.1:8081
 //! ```
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -61,7 +61,7 @@ fn main() -> std::io::Result<()> {
         .build()?;
     rt.block_on(async move {
         let listener = TcpListener::bind(addr.as_str()).await?;
-        println!("http_hello_tokio on http://{}/", listener.local_addr()?);
+        println!("peer_http_tokio on http://{}/", listener.local_addr()?);
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {

@@ -1,9 +1,9 @@
 //! The echo server of `examples/echo.rs --serve`, on tokio's multi-thread
 //! runtime: the same logic (a task per connection, a 16 KiB buffer, read
-//! then write everything back) for `examples/compare.rs`.
+//! then write everything back) for `compare` (`compare/src/main.rs`).
 //!
 //! ```text
-//! cargo run --release --example peer_echo_tokio -- 127.0.0.1:7000
+//! cargo run --release -p compare --bin peer_echo_tokio -- 127.0.0.1:7000
 //! ```
 //! Worker threads: `WEFT_WORKERS`, else one per available core.
 

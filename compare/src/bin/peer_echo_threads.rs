@@ -1,9 +1,9 @@
 //! The echo server of `examples/echo.rs --serve`, on plain `std::net` and
 //! one OS thread per connection — the code weft's version is a copy of,
-//! with `std::` in the `use` lines. For `examples/compare.rs`.
+//! with `std::` in the `use` lines. For `compare` (`compare/src/main.rs`).
 //!
 //! ```text
-//! cargo run --release --example peer_echo_threads -- 127.0.0.1:7000
+//! cargo run --release -p compare --bin peer_echo_threads -- 127.0.0.1:7000
 //! ```
 
 use std::io::{self, Read, Write};

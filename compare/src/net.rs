@@ -1,6 +1,6 @@
 //! The network workloads: each server runs in its own process (one at a
 //! time, killed before the next starts, so the 20,000 open-file limit is
-//! never shared) and `examples/loadgen.rs` drives it from another.
+//! never shared) and `src/bin/loadgen.rs` drives it from another.
 //!
 //! The load generator also runs against its own bare mio server (as many
 //! event-loop threads as the peers have workers);
@@ -102,7 +102,7 @@ pub const SERVERS: [ServerSpec; 5] = [
     spec(
         "tokio",
         program("peer_echo_tokio", &[]),
-        program("http_hello_tokio", &[]),
+        program("peer_http_tokio", &[]),
     ),
     spec(
         "smol",
@@ -126,7 +126,7 @@ pub const SERVERS: [ServerSpec; 5] = [
 pub fn start(program: &Program, workers: usize) -> Result<Server, String> {
     let bin = program.bin;
     let path = child::example(bin).ok_or_else(|| {
-        format!("`examples/{bin}.rs` is not built (cargo build --release --examples)")
+        format!("`{bin}` is not built (cargo build --release -p weft -p compare --bins --examples)")
     })?;
     let mut cmd = Command::new(path);
     cmd.args(program.args)

@@ -1,10 +1,10 @@
 //! The echo server of `examples/echo.rs --serve`, on smol: one
 //! `Executor` run by `WEFT_WORKERS` threads (else one per available core),
 //! a task per connection, the same 16 KiB read-then-write-back loop. For
-//! `examples/compare.rs`.
+//! `compare` (`compare/src/main.rs`).
 //!
 //! ```text
-//! cargo run --release --example peer_echo_smol -- 127.0.0.1:7000
+//! cargo run --release -p compare --bin peer_echo_smol -- 127.0.0.1:7000
 //! ```
 
 use std::sync::Arc;

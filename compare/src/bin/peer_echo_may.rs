@@ -1,10 +1,10 @@
 //! The echo server of `examples/echo.rs --serve`, on may's stackful
 //! coroutines with `WEFT_WORKERS` workers (else one per available core): a
 //! coroutine per connection, the same 16 KiB read-then-write-back loop. For
-//! `examples/compare.rs`.
+//! `compare` (`compare/src/main.rs`).
 //!
 //! ```text
-//! cargo run --release --example peer_echo_may -- 127.0.0.1:7000
+//! cargo run --release -p compare --bin peer_echo_may -- 127.0.0.1:7000
 //! ```
 
 use std::io::{self, Read, Write};
