@@ -104,8 +104,9 @@ fn main() {
             title: "Network",
             intro: format!(
                 "Servers: weft's `examples/echo.rs --serve` and `examples/http_hello.rs`; \
-                 the peers' `compare/src/bin/peer_{{echo,http}}_{{tokio,smol,may,threads}}.rs`. \
-                 All the same logic \
+                 the peers' `compare/src/bin/peer_{{echo,http}}_{{tokio,smol,may,threads}}.rs` \
+                 (tokio's also with `--current-thread`: its current-thread runtime, one \
+                 thread). All the same logic \
                  (a task per connection, read then write back), {workers} worker threads each \
                  (threads: one per connection). {secs} s measured per run after a 1 s warm-up; \
                  {rounds} rounds, interleaved, each peer's best round shown."
@@ -215,8 +216,8 @@ fn peers(root: &Path) -> String {
             .unwrap_or_else(|| "?".into())
     };
     format!(
-        "Peers: **weft** {}; **tokio** {} (multi-thread runtime, and current-thread where \
-         the workload runs in one process); **smol** {} (an `async-executor` run by the same \
+        "Peers: **weft** {}; **tokio** {} (multi-thread runtime, and current-thread on \
+         every row: one thread for everything); **smol** {} (an `async-executor` run by the same \
          number of threads, async-io's reactor); **may** {} (stackful coroutines, \
          workers pinned to cores as by default); **threads**: std, one OS thread per task.",
         env!("CARGO_PKG_VERSION"),

@@ -158,8 +158,16 @@ pub fn write(root: &Path, cx: &Context, sections: &[Section]) -> Result<(), Stri
         "weft should be ahead of tokio on spawn + join, yield, channel ping-pong and echo \
          at 1,000 and 5,000 connections, and within 10% of the best peer on every other row.\n"
     );
-    let _ = writeln!(md, "| row | goal | weft vs tokio | best peer | met |");
-    let _ = writeln!(md, "|---|---|---|---|---|");
+    let _ = writeln!(
+        md,
+        "Latency columns (network rows): weft's percentile, then tokio's multi-thread and \
+         current-thread runtimes', in µs.\n"
+    );
+    let _ = writeln!(
+        md,
+        "| row | goal | weft vs tokio | best peer | met | p99 µs weft / tokio / tokio-ct | p999 µs weft / tokio / tokio-ct |"
+    );
+    let _ = writeln!(md, "|---|---|---|---|---|--:|--:|");
     for t in &tables {
         let (met, _) = t.verdict();
         let weft = t
@@ -185,9 +193,21 @@ pub fn write(root: &Path, cx: &Context, sections: &[Section]) -> Result<(), Stri
         } else {
             ""
         };
+        let latency = |column: &str| {
+            let cells: Vec<&str> = ["weft", "tokio", "tokio-current-thread"]
+                .iter()
+                .map(|p| t.cell(p, column).unwrap_or("–"))
+                .collect();
+            if cells.iter().all(|c| *c == "–") {
+                "–".to_string()
+            } else {
+                cells.join(" / ")
+            }
+        };
+        let (p99, p999) = (latency("p99 µs"), latency("p999 µs"));
         let _ = writeln!(
             md,
-            "| [{}](#{}) | {goal} | {vs} | {best} | {met}{bottleneck} |",
+            "| [{}](#{}) | {goal} | {vs} | {best} | {met}{bottleneck} | {p99} | {p999} |",
             t.title, t.id
         );
     }
