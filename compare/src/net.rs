@@ -274,7 +274,7 @@ fn remark_on_timeouts(tables: &mut [Table]) {
         .iter()
         .filter_map(|r| {
             let with = cpu(&tables[timed], &r.peer)?;
-            let without = cpu(&tables[plain], &r.peer)?;
+            let without = cpu(&tables[plain], &r.peer).filter(|&c| c > 0.0)?;
             Some(format!(
                 "{} {:+.0}% ({without:.2} → {with:.2} µs)",
                 r.peer,
