@@ -14,6 +14,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
+/// How long each coroutine sleeps: long enough that all of them are
+/// parked at once while the resident memory is read.
+const SLEEP: Duration = Duration::from_secs(5);
+
 /// Resident set size of this process, in KiB, from `/proc/self/status`.
 fn rss_kib() -> u64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -65,9 +69,7 @@ fn main() {
                     let a = a.clone();
                     weft::spawn(move || {
                         a.fetch_add(1, Ordering::Relaxed);
-                        // Long enough that all of them are parked at once
-                        // while we measure.
-                        weft::sleep(Duration::from_secs(5));
+                        weft::sleep(SLEEP);
                     })
                 })
                 .collect();
@@ -117,6 +119,12 @@ fn main() {
     println!("resident before:       {} MiB", rss_before / 1024);
     println!("resident, all asleep:  {} MiB", rss_all_asleep / 1024);
     println!("resident per coroutine: {per:.2} KiB");
+    if all_asleep >= SLEEP {
+        println!(
+            "  (not all were asleep at once: the first woke before the last started, \
+             so their stacks were reused; the figure is too low)"
+        );
+    }
     println!("memory mappings:       {maps} (vm.max_map_count is usually 65530)");
     println!("all joined after:      {:.3} s", wall.as_secs_f64());
     println!("resident after join:   {} MiB", rss_after / 1024);
