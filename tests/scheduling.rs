@@ -370,3 +370,120 @@ fn shutdown_completes_coroutines_still_in_the_overflow() {
         assert_eq!(finished, 2_000);
     });
 }
+
+/// Counts every resumption of the coroutines of
+/// `no_ready_coroutine_waits_more_than_a_bounded_number_of_runs`: each
+/// of them adds one whenever it gets the worker.
+static RUNS: AtomicU64 = AtomicU64::new(0);
+
+/// One resumption: counts it and returns how many resumptions (of any
+/// coroutine) came before it.
+fn one_run() -> u64 {
+    RUNS.fetch_add(1, Ordering::Relaxed)
+}
+
+#[test]
+fn no_ready_coroutine_waits_more_than_a_bounded_number_of_runs() {
+    // Fairness as a property (arch/scheduler.md): on one worker, with every
+    // kind of competition at once (yielders in the FIFO queue, a pair that
+    // keeps waking each other through the LIFO slot, a stream of new
+    // coroutines), a ready coroutine runs again after a number of other
+    // runs bounded by a small multiple of the number of live coroutines,
+    // however long the competition goes on.
+    const YIELDERS: usize = 20;
+    const YIELDS: usize = 2_000;
+    const BATCH: usize = 4;
+    // Live at most: the yielders, the pair, the spawner and its batch, the
+    // block_on coroutine. The scheduler's own rules give at most ~6 runs
+    // per live coroutine (3 from the LIFO slot per pick, a new one every
+    // fourth); 8 leaves room. Without the LIFO cap the pair alone would
+    // run tens of thousands of times in a row.
+    const LIVE: u64 = (YIELDERS + 2 + 1 + BATCH + 1) as u64;
+    const BOUND: u64 = 8 * LIVE;
+    let worst = with_timeout(60, || {
+        let rt = runtime(1);
+        rt.block_on(|| {
+            use weft::sync::mpsc::channel;
+            let stop = Arc::new(AtomicBool::new(false));
+            let (ping_tx, ping_rx) = channel::<u64>();
+            let (pong_tx, pong_rx) = channel::<u64>();
+            let echo = weft::spawn(move || {
+                for v in ping_rx {
+                    one_run();
+                    if pong_tx.send(v).is_err() {
+                        break;
+                    }
+                }
+            });
+            let s = stop.clone();
+            let pinger = weft::spawn(move || {
+                let mut n = 0u64;
+                while !s.load(Ordering::Relaxed) {
+                    one_run();
+                    ping_tx.send(n).unwrap();
+                    assert_eq!(pong_rx.recv().unwrap(), n);
+                    n += 1;
+                }
+            });
+            // New coroutines, BATCH at a time: the runs between a spawn
+            // and the first run of what it spawned are a wait too.
+            let s = stop.clone();
+            let spawner = weft::spawn(move || {
+                let mut worst = 0;
+                while !s.load(Ordering::Relaxed) {
+                    one_run();
+                    let hs: Vec<_> = (0..BATCH)
+                        .map(|_| {
+                            let spawned_at = RUNS.load(Ordering::Relaxed);
+                            weft::spawn(move || {
+                                let waited = one_run() - spawned_at;
+                                weft::yield_now();
+                                one_run();
+                                waited
+                            })
+                        })
+                        .collect();
+                    for h in hs {
+                        worst = worst.max(h.join().unwrap());
+                    }
+                }
+                worst
+            });
+            let yielders: Vec<_> = (0..YIELDERS)
+                .map(|_| {
+                    weft::spawn(|| {
+                        let mut worst = 0;
+                        let mut last = one_run();
+                        for _ in 0..YIELDS {
+                            weft::yield_now();
+                            let now = one_run();
+                            worst = worst.max(now - last - 1);
+                            last = now;
+                        }
+                        worst
+                    })
+                })
+                .collect();
+            let worst_yielder = yielders.into_iter().map(|h| h.join().unwrap()).max();
+            stop.store(true, Ordering::Relaxed);
+            let worst_new = spawner.join().unwrap();
+            pinger.join().unwrap();
+            echo.join().unwrap();
+            (worst_yielder.unwrap(), worst_new)
+        })
+    });
+    eprintln!(
+        "worst wait, in other coroutines' runs: yielder {}, new {}",
+        worst.0, worst.1
+    );
+    assert!(
+        worst.0 <= BOUND,
+        "a yielder waited {} runs (bound {BOUND})",
+        worst.0
+    );
+    assert!(
+        worst.1 <= BOUND,
+        "a new coroutine waited {} runs (bound {BOUND})",
+        worst.1
+    );
+}

@@ -39,6 +39,7 @@ use std::num::NonZeroUsize;
 
 use corosensei::stack::StackPointer;
 
+mod batch;
 pub(crate) mod overflow;
 mod owner;
 mod pool;
@@ -350,6 +351,42 @@ mod tests {
             let again = allocate(32 * 1024).unwrap();
             assert_eq!(again.bottom(), bottom, "LIFO thread cache");
             assert_eq!(resident_pages(bottom, size), size / slab::page_size());
+        })
+        .join()
+        .unwrap();
+    }
+
+    #[test]
+    fn a_batch_prepares_guarded_stacks_with_only_their_top_page() {
+        // A fresh thread: its cache is empty, so its first allocation of
+        // a small class takes a batch and the next ones pop from it.
+        std::thread::spawn(|| {
+            let page = slab::page_size();
+            let stacks: Vec<Stack> = (0..pool::BATCH)
+                .map(|_| allocate(32 * 1024).unwrap())
+                .collect();
+            for s in &stacks {
+                // The page the coroutine's first frames go to, and no more:
+                // an idle coroutine still costs one page.
+                if batch::populates() {
+                    assert_eq!(resident_pages(s.top() - page, page), 1, "{s:?}");
+                }
+                assert!(resident_pages(s.bottom(), s.size()) <= 1, "{s:?}");
+            }
+            // Guards are in place on stacks that came from the cache too.
+            let bottom = stacks[pool::BATCH - 1].bottom();
+            let (status, _) = run_in_fork(move || {
+                // SAFETY: restoring the default action for SIGSEGV in the
+                // child only: the fault must kill it plainly.
+                unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
+                // Soundness: `bottom - 1` lies in the stack's guard page,
+                // so the write faults and kills this forked child without
+                // touching any memory; that is what the test checks.
+                // SAFETY: by the soundness argument just above.
+                unsafe { ((bottom - 1) as *mut u8).write_volatile(1) };
+            });
+            assert!(libc::WIFSIGNALED(status), "child survived: {status:#x}");
+            assert_eq!(libc::WTERMSIG(status), libc::SIGSEGV);
         })
         .join()
         .unwrap();

@@ -19,6 +19,14 @@
 //! class's newest slab, then a new slab. A slot leaving the global pool gets
 //! its guard installed outside the lock.
 //!
+//! Batches: when a thread's cache of a class up to the default stack size
+//! is empty, it takes [`BATCH`] slots at once (one lock, one slab mapped at
+//! most), installs their guards and faults in their top pages with two
+//! system calls (`batch.rs`), keeps one and caches the others hot. A burst
+//! of spawns, whose every coroutine needs a fresh stack that stays
+//! resident while it parks, then pays the kernel's cheapest way to get
+//! those pages instead of a trap and a `madvise` per coroutine.
+//!
 //! Counters for [`super::stats`]: the global pool counts, per class, slots
 //! that are outside it (in use or hot in some cache); each thread cache
 //! publishes its own hot count in an atomic that only its thread writes, so
@@ -29,6 +37,7 @@ use std::io;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use super::batch;
 use super::slab::{self, Slab};
 use super::{NUM_CLASSES, PoolStats, class_size};
 
@@ -216,36 +225,116 @@ thread_local! {
     static CACHE: RefCell<ThreadCache> = RefCell::new(ThreadCache::new());
 }
 
+/// Slots a thread takes from the global pool at once when its cache of
+/// `class` is empty, for classes up to [`BATCH_MAX_CLASS_BYTES`]: their
+/// guards go in with one system call and their top pages are faulted in
+/// with another (`batch.rs`), and the rest wait hot in the thread cache.
+pub(super) const BATCH: usize = 32;
+/// Largest class taken in batches: the default stack size. A batch of
+/// larger stacks could map a new slab (up to 1 GiB of address space) for
+/// stacks nobody asked for; their spawns are rarely a burst.
+const BATCH_MAX_CLASS_BYTES: usize = super::DEFAULT_STACK_SIZE;
+
+impl ClassPool {
+    /// Takes a fresh slot of the newest slab, without mapping a new one.
+    fn take_fresh_mapped(&mut self) -> Option<Slot> {
+        let slab = self.slabs.len().checked_sub(1)?;
+        let addr = self.slabs[slab].take_fresh()?;
+        Some(Slot {
+            addr,
+            slab: slab as u32,
+        })
+    }
+
+    /// Takes up to `out.len()` slots, at least one (mapping a slab for the
+    /// first if need be, never for the others): cold ones first, then
+    /// fresh ones. Returns how many.
+    fn take_some(&mut self, class: usize, out: &mut [Slot]) -> io::Result<usize> {
+        out[0] = match self.take_cold() {
+            Some(slot) => slot,
+            None => self.take_fresh(class)?,
+        };
+        let mut n = 1;
+        while n < out.len() {
+            match self.take_cold().or_else(|| self.take_fresh_mapped()) {
+                Some(slot) => out[n] = slot,
+                None => break,
+            }
+            n += 1;
+        }
+        self.outside += n;
+        Ok(n)
+    }
+}
+
 /// Takes a slot of `class` with its guard installed.
 pub(super) fn take(class: usize) -> io::Result<Slot> {
+    // `None`: the thread cache is gone (thread exiting) or busy.
     let hot = CACHE
-        .try_with(|c| c.try_borrow_mut().ok().and_then(|mut c| c.pop(class)))
+        .try_with(|c| c.try_borrow_mut().ok().map(|mut c| c.pop(class)))
         .ok()
         .flatten();
-    if let Some(slot) = hot {
-        return Ok(slot);
-    }
-    let slot = {
-        let mut g = global();
-        let cp = &mut g.classes[class];
-        let slot = match cp.take_cold() {
-            Some(slot) => slot,
-            None => cp.take_fresh(class)?,
-        };
-        cp.outside += 1;
-        slot
+    let want = match hot {
+        Some(Some(slot)) => return Ok(slot),
+        Some(None) if class_size(class) <= BATCH_MAX_CLASS_BYTES => BATCH,
+        _ => 1,
     };
-    // SAFETY: the slot came out of the global pool, so nobody uses it; its
-    // guard page lies inside one of our slabs and is page aligned.
-    if let Err(e) = unsafe { slab::install_guard(slot.addr, slab::page_size()) } {
-        // The slot is untouched and unguarded: it goes straight back.
+    let mut slots = [Slot { addr: 0, slab: 0 }; BATCH];
+    let n = global().classes[class].take_some(class, &mut slots[..want])?;
+    let page = slab::page_size();
+    let mut addrs = [0usize; BATCH];
+    for (a, s) in addrs.iter_mut().zip(&slots[..n]) {
+        *a = s.addr;
+    }
+    // SAFETY: the slots came out of the global pool, so nobody uses them;
+    // each guard page lies inside one of our slabs and is page aligned.
+    let (guarded, err) = unsafe { slab::install_guards(&addrs[..n], page) };
+    if guarded < n {
+        // The rest go straight back, cold: no pages, and no guard (a
+        // batched install may have put some in before it failed).
+        for &addr in &addrs[guarded..n] {
+            // SAFETY: the slot is ours and unused; only its guard page is
+            // given back.
+            unsafe { slab::unguard_and_discard(addr, page) };
+        }
         let mut g = global();
         let cp = &mut g.classes[class];
-        cp.put_cold(slot);
-        cp.outside -= 1;
-        return Err(e);
+        for &slot in &slots[guarded..n] {
+            cp.put_cold(slot);
+        }
+        cp.outside -= n - guarded;
+        if guarded == 0 {
+            return Err(err.unwrap_or_else(|| io::Error::other("weft: no stack guard")));
+        }
     }
-    Ok(slot)
+    if want > 1 {
+        // The page below each slot's top: where the coroutine that gets it
+        // will put its first frames.
+        let mut tops = [0usize; BATCH];
+        for (t, &a) in tops.iter_mut().zip(&addrs[..guarded]) {
+            *t = a + class_size(class);
+        }
+        // SAFETY: these slots are ours (out of the pool, guarded, unused);
+        // each top page lies in our slab, page aligned, above the guard.
+        unsafe { batch::prefault(&tops[..guarded], page) };
+        // Keep the first, cache the others (lowest address popped first).
+        let rest = &slots[1..guarded];
+        let cached = CACHE
+            .try_with(|c| match c.try_borrow_mut() {
+                Ok(mut c) => {
+                    for &slot in rest.iter().rev() {
+                        c.push(class, slot);
+                    }
+                    true
+                }
+                Err(_) => false,
+            })
+            .unwrap_or(false);
+        if !cached {
+            give_global(class, &mut slots[1..guarded]);
+        }
+    }
+    Ok(slots[0])
 }
 
 /// Makes every stack cached hot by this thread cold (pages returned to

@@ -21,7 +21,7 @@ use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering};
 
 use libc::c_int;
 
-use super::registry;
+use super::{batch, registry};
 
 /// `MADV_GUARD_INSTALL` (Linux 6.13+, `include/uapi/asm-generic/mman-common.h`).
 /// Not every `libc` release defines it, so it is spelled out here.
@@ -161,6 +161,32 @@ pub(crate) unsafe fn install_guard(addr: usize, len: usize) -> io::Result<()> {
         return Err(map_count_error());
     }
     Err(other_error(err))
+}
+
+/// Installs the guard region of `len` bytes at each of `addrs`, as
+/// [`install_guard`] does one, with one system call per batch where the
+/// kernel allows it (`process_madvise`, see `batch.rs`). Returns how many
+/// of `addrs`, from the front, have their guard, and the error that
+/// stopped the rest (whose guards may or may not be in place).
+///
+/// # Safety
+///
+/// As for [`install_guard`], for every range.
+pub(super) unsafe fn install_guards(addrs: &[usize], len: usize) -> (usize, Option<io::Error>) {
+    if GUARD_MODE.load(Ordering::Relaxed) == MODE_MADVISE
+        // SAFETY: forwarded from the caller's contract.
+        && unsafe { batch::advise_all(addrs, len, MADV_GUARD_INSTALL) }
+    {
+        return (addrs.len(), None);
+    }
+    for (i, &addr) in addrs.iter().enumerate() {
+        // SAFETY: forwarded from the caller's contract (installing a guard
+        // twice is harmless: it is idempotent).
+        if let Err(e) = unsafe { install_guard(addr, len) } {
+            return (i, Some(e));
+        }
+    }
+    (addrs.len(), None)
 }
 
 /// Gives a run of whole, unused slots back to the kernel: removes their

@@ -13,13 +13,13 @@
 //!   plain thread (where the budget check finds no coroutine). The
 //!   difference bounds the cost of the budget.
 //!
-//! Run: `cargo bench --bench sync`.
+//! Run: `cargo bench -p compare --bench sync`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::sync::Arc;
 use std::time::Duration;
 
-#[path = "rt.rs"]
+#[path = "support/rt.rs"]
 mod rt;
 use rt::{tokio_rt, weft_rt};
 

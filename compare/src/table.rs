@@ -104,6 +104,15 @@ impl Table {
         self.rows.iter().find(|r| r.peer == peer)?.figure
     }
 
+    /// `peer`'s cell in the column headed `column`, if it ran and the
+    /// table has that column.
+    pub fn cell(&self, peer: &str, column: &str) -> Option<&str> {
+        let i = self.columns.iter().position(|c| c == column)?;
+        let row = self.rows.iter().find(|r| r.peer == peer)?;
+        row.figure?;
+        row.cells.get(i).map(String::as_str)
+    }
+
     /// How much better than tokio `figure` is (>1 is better), if tokio ran.
     pub fn vs_tokio(&self, figure: f64) -> Option<f64> {
         let tokio = self.figure("tokio")?;

@@ -1,5 +1,5 @@
 //! The `tcp_echo` workload: its echo servers and its clients' exchange,
-//! shared by `benches/net.rs` and `examples/echo_profile.rs` (included
+//! shared by `benches/net.rs` and `src/bin/echo_profile.rs` (included
 //! with `#[path]`), so the bench and its profiling driver measure the same
 //! thing.
 

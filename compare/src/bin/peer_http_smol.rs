@@ -1,10 +1,10 @@
 //! The `Hello, World!` HTTP/1.1 keep-alive server of
 //! `examples/http_hello.rs`, on smol: one `Executor` run by `WEFT_WORKERS`
 //! threads (else one per available core), a task per connection. For
-//! `examples/compare.rs` and `wrk`.
+//! `compare` (`compare/src/main.rs`) and `wrk`.
 //!
 //! ```text
-//! cargo run --release --example peer_http_smol -- 127.0.0.1:8080
+//! cargo run --release -p compare --bin peer_http_smol -- 127.0.0.1:8080
 //! ```
 
 use std::io;

@@ -1,13 +1,14 @@
 //! The `Hello, World!` HTTP/1.1 keep-alive server of
-//! `examples/http_hello.rs`, on plain `std::net` and one OS thread per
-//! connection. For `examples/compare.rs` and `wrk`.
+//! `examples/http_hello.rs`, on may's stackful coroutines with
+//! `WEFT_WORKERS` workers (else one per available core), a coroutine per
+//! connection. For `compare` (`compare/src/main.rs`) and `wrk`.
 //!
 //! ```text
-//! cargo run --release --example peer_http_threads -- 127.0.0.1:8080
+//! cargo run --release -p compare --bin peer_http_may -- 127.0.0.1:8080
 //! ```
 
+use may::net::{TcpListener, TcpStream};
 use std::io::{self, Read, Write};
-use std::net::{TcpListener, TcpStream};
 use std::time::Duration;
 
 const RESPONSE: &[u8] =
@@ -54,24 +55,35 @@ fn handle(mut stream: TcpStream) -> io::Result<()> {
     }
 }
 
+fn workers() -> usize {
+    std::env::var("WEFT_WORKERS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or_else(|| std::thread::available_parallelism().map_or(1, |n| n.get()))
+}
+
 fn main() -> io::Result<()> {
     let addr = std::env::args()
         .nth(1)
         .unwrap_or_else(|| "127.0.0.1:8080".into());
-    let listener = TcpListener::bind(addr.as_str())?;
-    println!("http_hello (threads) on http://{}/", listener.local_addr()?);
-    for stream in listener.incoming() {
-        match stream {
-            Ok(stream) => {
-                if let Err(e) = std::thread::Builder::new().spawn(move || handle(stream)) {
-                    eprintln!("cannot start a thread: {e}; connection dropped");
+    may::config().set_workers(workers());
+    let server = may::go!(move || -> io::Result<()> {
+        let listener = TcpListener::bind(addr.as_str())?;
+        println!("http_hello (may) on http://{}/", listener.local_addr()?);
+        for stream in listener.incoming() {
+            match stream {
+                Ok(stream) => {
+                    may::go!(move || handle(stream));
+                }
+                Err(e) => {
+                    eprintln!("accept failed: {e}; retrying in 100 ms");
+                    may::coroutine::sleep(Duration::from_millis(100));
                 }
             }
-            Err(e) => {
-                eprintln!("accept failed: {e}; retrying in 100 ms");
-                std::thread::sleep(Duration::from_millis(100));
-            }
         }
-    }
-    Ok(())
+        Ok(())
+    });
+    server
+        .join()
+        .map_err(|_| io::Error::other("the server panicked"))?
 }

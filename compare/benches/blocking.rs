@@ -11,13 +11,13 @@
 //!
 //! Each iteration is one round trip, one after another (the pool has a
 //! warm idle thread, as in a steady state). Run:
-//! `cargo bench --bench blocking`.
+//! `cargo bench -p compare --bench blocking`.
 
 use criterion::{Criterion, criterion_group, criterion_main};
 use std::hint::black_box;
 use std::time::{Duration, Instant};
 
-#[path = "rt.rs"]
+#[path = "support/rt.rs"]
 mod rt;
 use rt::workers;
 

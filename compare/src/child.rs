@@ -40,18 +40,21 @@ pub fn own_exe() -> PathBuf {
     }
 }
 
-/// The directory holding the example binaries (this one's own).
-pub fn examples_dir() -> PathBuf {
+/// The directory holding this package's binaries (this one's own).
+fn bin_dir() -> PathBuf {
     own_exe()
         .parent()
         .map(Path::to_path_buf)
-        .unwrap_or_else(|| PathBuf::from("target/release/examples"))
+        .unwrap_or_else(|| PathBuf::from("target/release"))
 }
 
-/// The path of example `name`, if it was built.
+/// The path of binary `name` if it was built: one of this package's
+/// (`compare/src/bin/`) or one of weft's examples (`examples/`).
 pub fn example(name: &str) -> Option<PathBuf> {
-    let path = examples_dir().join(name);
-    path.is_file().then_some(path)
+    let dir = bin_dir();
+    [dir.join(name), dir.join("examples").join(name)]
+        .into_iter()
+        .find(|p| p.is_file())
 }
 
 /// Runs `cmd` to completion; kills it after `timeout`. `Err` holds why it

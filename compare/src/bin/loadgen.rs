@@ -7,7 +7,7 @@
 //! `hdrhistogram`, and sends the next. After a warm-up it measures for a
 //! set time and prints requests/s, MiB/s, p50/p99/p999 latency, its own
 //! CPU use (and the server's, given `--watch-pid`), and finally one JSON
-//! line that `examples/compare.rs` parses.
+//! line that `compare` (`compare/src/main.rs`) parses.
 //!
 //! - `--mode echo` (default): each request is `--size` bytes (default
 //!   1024) of a per-connection pseudo-random stream; the response must be
@@ -28,9 +28,9 @@
 //! bottleneck.
 //!
 //! ```text
-//! cargo run --release --example loadgen -- 127.0.0.1:7000 --conns 100 --secs 5
-//! cargo run --release --example loadgen -- 127.0.0.1:8080 --mode http --conns 256
-//! cargo run --release --example loadgen -- --serve 127.0.0.1:7001
+//! cargo run --release -p compare --bin loadgen -- 127.0.0.1:7000 --conns 100 --secs 5
+//! cargo run --release -p compare --bin loadgen -- 127.0.0.1:8080 --mode http --conns 256
+//! cargo run --release -p compare --bin loadgen -- --serve 127.0.0.1:7001
 //! ```
 //! Every connection is closed with a reset (`SO_LINGER` 0) at the end, so
 //! repeated runs do not fill the port range with `TIME_WAIT` sockets.

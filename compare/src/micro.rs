@@ -6,7 +6,7 @@
 //! iterations until at least 3 and about 1.5 s; the figure is the median
 //! time per operation, the noise the spread of the iterations.
 //!
-//! Why not criterion's JSON: `cargo bench --bench compare` measures the
+//! Why not criterion's JSON: `cargo bench -p compare --bench compare` measures the
 //! same code with more statistics, but 24 benchmarks at criterion's
 //! warm-up and sample counts take several minutes of the 10-minute budget
 //! and a second build profile; a median of a few seconds of iterations

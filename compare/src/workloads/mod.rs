@@ -1,7 +1,7 @@
 //! The in-process workloads of the weft-versus-peers comparison, written
-//! once and shared by `benches/compare.rs` (criterion) and
-//! `examples/compare.rs` (the one-command report), so both measure exactly
-//! the same code.
+//! once and shared by `benches/compare.rs` (criterion) and the `compare`
+//! binary (`src/main.rs`, the one-command report), so both measure
+//! exactly the same code.
 //!
 //! Each workload file (`spawn_join.rs`, `yield_now.rs`, `ping_pong.rs`,
 //! `mutex.rs`, `idle.rs`) holds one function per peer, side by side, with
@@ -38,7 +38,7 @@ pub const LOCKERS: u64 = 100;
 /// Lock-increment-unlock rounds per task in the `mutex` workload.
 pub const LOCKS_EACH: u64 = 10_000;
 
-#[path = "../rt.rs"]
+#[path = "../../benches/support/rt.rs"]
 mod rt;
 pub use rt::workers;
 

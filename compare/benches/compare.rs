@@ -10,17 +10,17 @@
 //!   per round trip.
 //! - `mutex`: 100 tasks take one mutex 10,000 times each; per lock.
 //!
-//! Run: `cargo bench --bench compare` (all of it takes a few minutes;
-//! filter with e.g. `cargo bench --bench compare -- ping_pong`). The
+//! Run: `cargo bench -p compare --bench compare` (all of it takes a few minutes;
+//! filter with e.g. `cargo bench -p compare --bench compare -- ping_pong`). The
 //! network, memory and wrk comparisons need servers in their own
-//! processes: `cargo run --release --example compare` runs everything and
+//! processes: `cargo run --release -p compare` runs everything and
 //! writes `BENCHMARKS.md`.
 
 use std::time::Duration;
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 
-#[path = "workloads/mod.rs"]
+#[path = "../src/workloads/mod.rs"]
 mod workloads;
 
 use workloads::{Harness, Peer, Workload};

@@ -1,8 +1,10 @@
-//! The logic of `examples/http_hello.rs` on tokio's multi-thread runtime,
-//! so `wrk` can compare the two servers on the same machine.
+//! The logic of `examples/http_hello.rs` on tokio's multi-thread runtime
+//! (or, with `--current-thread`, its current-thread one), so `wrk` can
+//! compare the servers on the same machine.
 //!
 //! ```text
-//! cargo run --release --example http_hello_tokio -- 127.0.0.1:8081
+//! cargo run --release -p compare --bin peer_http_tokio -- 127.0.0.1:8081
+//! cargo run --release -p compare --bin peer_http_tokio -- --current-thread 127.0.0.1:8081
 //! ```
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -48,20 +50,30 @@ async fn handle(mut stream: TcpStream) -> std::io::Result<()> {
 }
 
 fn main() -> std::io::Result<()> {
-    let addr = std::env::args()
-        .nth(1)
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let current_thread = args.iter().any(|a| a == "--current-thread");
+    let addr = args
+        .iter()
+        .find(|a| !a.starts_with("--"))
+        .cloned()
         .unwrap_or_else(|| "127.0.0.1:8081".into());
     let workers = std::env::var("WEFT_WORKERS")
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(2);
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(workers)
-        .enable_all()
-        .build()?;
+    let rt = if current_thread {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(workers)
+            .enable_all()
+            .build()?
+    };
     rt.block_on(async move {
         let listener = TcpListener::bind(addr.as_str()).await?;
-        println!("http_hello_tokio on http://{}/", listener.local_addr()?);
+        println!("peer_http_tokio on http://{}/", listener.local_addr()?);
         loop {
             match listener.accept().await {
                 Ok((stream, _)) => {

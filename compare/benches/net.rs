@@ -6,7 +6,7 @@
 //! - `tcp_echo/100` and `tcp_echo/5000`: that many connections each send
 //!   16 KiB in 1 KiB writes and read the echo back; reported in bytes.
 //!
-//! Run: `cargo bench --bench net`.
+//! Run: `cargo bench -p compare --bench net`.
 
 use std::io::{Read, Write};
 use std::time::Duration;
@@ -14,9 +14,9 @@ use std::time::Duration;
 use criterion::{BenchmarkId, Criterion, Throughput, criterion_group, criterion_main};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-#[path = "echo_workload.rs"]
+#[path = "support/echo_workload.rs"]
 mod echo_workload;
-#[path = "rt.rs"]
+#[path = "support/rt.rs"]
 mod rt;
 use echo_workload::{PER_CONN, tokio_echo_server, tokio_round, weft_echo_server, weft_round};
 use rt::{tokio_rt, weft_rt};

@@ -1,24 +1,25 @@
 //! The whole weft-versus-peers comparison in one command:
 //!
 //! ```text
-//! cargo run --release --example compare            # everything, ~6 minutes on 2 cores
-//! cargo run --release --example compare -- --only micro,net --secs 2
+//! cargo run --release -p compare            # everything, ~6 minutes on 2 cores
+//! cargo run --release -p compare -- --only micro,net --secs 2
 //! ```
 //!
-//! It builds the example binaries (`cargo build --release --examples`),
-//! then runs, each measurement in a child process of its own:
+//! It builds the servers and the load generator (`cargo build --release
+//! -p weft -p compare --bins --examples`), then runs, each measurement in a
+//! child process of its own:
 //!
-//! 1. the in-process workloads of `benches/workloads/` (spawn + join,
+//! 1. the in-process workloads of `workloads/` (spawn + join,
 //!    yield, channel ping-pong, mutex contention) on weft, tokio
 //!    (multi-thread and current-thread), smol, may and std threads
 //!    (`micro.rs`);
 //! 2. the network workloads: every peer's echo and HTTP hello server in
-//!    its own process, driven by `examples/loadgen.rs` (`net.rs`);
+//!    its own process, driven by `src/bin/loadgen.rs` (`net.rs`);
 //! 3. resident memory per idle task at 10,000 and 1,000,000 tasks, and
 //!    the time to spawn them (`memory.rs`);
 //! 4. `wrk` against every HTTP server, installing it if it can (`wrk.rs`);
 //!
-//! and writes `BENCHMARKS.md` with SVG charts under `benches/charts/`
+//! and writes `BENCHMARKS.md` with SVG charts under `compare/charts/`
 //! (`report.rs`, `chart.rs`). Every peer gets `WEFT_BENCH_WORKERS` worker
 //! threads (default 2).
 
@@ -32,7 +33,6 @@ mod report;
 mod table;
 mod wrk;
 
-#[path = "../../benches/workloads/mod.rs"]
 mod workloads;
 
 use std::path::Path;
@@ -44,7 +44,7 @@ use report::{Context, Section};
 fn usage() -> ! {
     eprintln!(
         "usage: compare [--only micro,net,memory,wrk] [--secs S] [--rounds N] [--no-build]\n\
-         writes BENCHMARKS.md and benches/charts/*.svg in the repository"
+         writes BENCHMARKS.md and compare/charts/*.svg in the repository"
     );
     std::process::exit(2)
 }
@@ -72,7 +72,10 @@ fn main() {
     }
     let secs: f64 = value("--secs").map_or(3.0, |v| v.parse().unwrap_or_else(|_| usage()));
     let rounds: usize = value("--rounds").map_or(2, |v| v.parse().unwrap_or_else(|_| usage()));
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    // The workspace root: BENCHMARKS.md and Cargo.lock live there.
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("compare/ sits in the weft repository");
     let workers = workloads::workers();
     let started = Instant::now();
 
@@ -101,8 +104,9 @@ fn main() {
             title: "Network",
             intro: format!(
                 "Servers: weft's `examples/echo.rs --serve` and `examples/http_hello.rs`; \
-                 tokio's `examples/peer_echo_tokio.rs` and `examples/http_hello_tokio.rs`; \
-                 `examples/peer_{{echo,http}}_{{smol,may,threads}}.rs`. All the same logic \
+                 the peers' `compare/src/bin/peer_{{echo,http}}_{{tokio,smol,may,threads}}.rs` \
+                 (tokio's also with `--current-thread`: its current-thread runtime, one \
+                 thread). All the same logic \
                  (a task per connection, read then write back), {workers} worker threads each \
                  (threads: one per connection). {secs} s measured per run after a 1 s warm-up; \
                  {rounds} rounds, interleaved, each peer's best round shown."
@@ -175,16 +179,23 @@ fn child_main(args: &[String]) {
     }
 }
 
-/// Builds every example in release mode, so the servers and the load
-/// generator exist; a failure is reported and the run goes on with what
-/// was built.
+/// Builds weft's example servers and this package's binaries (the peers'
+/// servers, the load generator) in release mode; a failure is reported and
+/// the run goes on with what was built.
 fn build(root: &Path) {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".into());
-    eprintln!("building the examples: cargo build --release --examples ...");
-    let status = Command::new(cargo)
-        .args(["build", "--release", "--examples"])
-        .current_dir(root)
-        .status();
+    let args = [
+        "build",
+        "--release",
+        "-p",
+        "weft",
+        "-p",
+        "compare",
+        "--bins",
+        "--examples",
+    ];
+    eprintln!("building the servers: cargo {} ...", args.join(" "));
+    let status = Command::new(cargo).args(args).current_dir(root).status();
     match status {
         Ok(s) if s.success() => {}
         Ok(s) => eprintln!("compare: the build failed ({s}); going on with what exists"),
@@ -205,8 +216,8 @@ fn peers(root: &Path) -> String {
             .unwrap_or_else(|| "?".into())
     };
     format!(
-        "Peers: **weft** {}; **tokio** {} (multi-thread runtime, and current-thread where \
-         the workload runs in one process); **smol** {} (an `async-executor` run by the same \
+        "Peers: **weft** {}; **tokio** {} (multi-thread runtime, and current-thread on \
+         every row: one thread for everything); **smol** {} (an `async-executor` run by the same \
          number of threads, async-io's reactor); **may** {} (stackful coroutines, \
          workers pinned to cores as by default); **threads**: std, one OS thread per task.",
         env!("CARGO_PKG_VERSION"),

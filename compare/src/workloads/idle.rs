@@ -3,7 +3,7 @@
 //! that never completes, threads `thread::park`), and time how long it
 //! takes until all `n` are started and waiting. The caller then reads its
 //! resident memory and exits without tearing anything down, so this runs
-//! in a child process of its own (see `examples/compare.rs`).
+//! in a child process of its own (see `src/main.rs`).
 //!
 //! The spawner drops each join handle, so only the task itself is counted.
 

@@ -1,6 +1,6 @@
 //! The network workloads: each server runs in its own process (one at a
 //! time, killed before the next starts, so the 20,000 open-file limit is
-//! never shared) and `examples/loadgen.rs` drives it from another.
+//! never shared) and `src/bin/loadgen.rs` drives it from another.
 //!
 //! The load generator also runs against its own bare mio server (as many
 //! event-loop threads as the peers have workers);
@@ -21,10 +21,16 @@ struct NetWorkload {
     http: bool,
     conns: usize,
     size: usize,
+    /// Every echo server gives every read this timeout
+    /// (`ECHO_READ_TIMEOUT_MS`): the cost of a timer per read.
+    read_timeout_ms: Option<u64>,
     goal: Goal,
 }
 
-const WORKLOADS: [NetWorkload; 5] = [
+/// The read timeout of the timer-heavy row: long enough never to fire.
+const READ_TIMEOUT_MS: u64 = 10_000;
+
+const WORKLOADS: [NetWorkload; 6] = [
     NetWorkload {
         id: "tcp_round_trip",
         short: "tcp round trip",
@@ -32,6 +38,7 @@ const WORKLOADS: [NetWorkload; 5] = [
         http: false,
         conns: 1,
         size: 64,
+        read_timeout_ms: None,
         goal: Goal::NearBest,
     },
     NetWorkload {
@@ -41,6 +48,7 @@ const WORKLOADS: [NetWorkload; 5] = [
         http: false,
         conns: 100,
         size: 1024,
+        read_timeout_ms: None,
         goal: Goal::NearBest,
     },
     NetWorkload {
@@ -50,6 +58,7 @@ const WORKLOADS: [NetWorkload; 5] = [
         http: false,
         conns: 1000,
         size: 1024,
+        read_timeout_ms: None,
         goal: Goal::AheadOfTokio,
     },
     NetWorkload {
@@ -59,6 +68,17 @@ const WORKLOADS: [NetWorkload; 5] = [
         http: false,
         conns: 5000,
         size: 1024,
+        read_timeout_ms: None,
+        goal: Goal::AheadOfTokio,
+    },
+    NetWorkload {
+        id: "echo_5000_timeouts",
+        short: "echo, 5,000 conns, read timeouts",
+        title: "TCP echo, 5,000 connections, a read timeout on every read",
+        http: false,
+        conns: 5000,
+        size: 1024,
+        read_timeout_ms: Some(READ_TIMEOUT_MS),
         goal: Goal::AheadOfTokio,
     },
     NetWorkload {
@@ -68,6 +88,7 @@ const WORKLOADS: [NetWorkload; 5] = [
         http: true,
         conns: 256,
         size: 0,
+        read_timeout_ms: None,
         goal: Goal::NearBest,
     },
 ];
@@ -93,7 +114,7 @@ const fn program(bin: &'static str, args: &'static [&'static str]) -> Program {
     Program { bin, args }
 }
 
-pub const SERVERS: [ServerSpec; 5] = [
+pub const SERVERS: [ServerSpec; 6] = [
     spec(
         "weft",
         program("echo", &["--serve"]),
@@ -102,7 +123,12 @@ pub const SERVERS: [ServerSpec; 5] = [
     spec(
         "tokio",
         program("peer_echo_tokio", &[]),
-        program("http_hello_tokio", &[]),
+        program("peer_http_tokio", &[]),
+    ),
+    spec(
+        "tokio-current-thread",
+        program("peer_echo_tokio", &["--current-thread"]),
+        program("peer_http_tokio", &["--current-thread"]),
     ),
     spec(
         "smol",
@@ -124,14 +150,26 @@ pub const SERVERS: [ServerSpec; 5] = [
 /// Starts `program` on the address `127.0.0.1:0` with `workers` worker
 /// threads.
 pub fn start(program: &Program, workers: usize) -> Result<Server, String> {
+    start_with(program, workers, None)
+}
+
+/// [`start`], with a read timeout on every connection if `read_timeout_ms`.
+fn start_with(
+    program: &Program,
+    workers: usize,
+    read_timeout_ms: Option<u64>,
+) -> Result<Server, String> {
     let bin = program.bin;
     let path = child::example(bin).ok_or_else(|| {
-        format!("`examples/{bin}.rs` is not built (cargo build --release --examples)")
+        format!("`{bin}` is not built (cargo build --release -p weft -p compare --bins --examples)")
     })?;
     let mut cmd = Command::new(path);
     cmd.args(program.args)
         .arg("127.0.0.1:0")
         .env("WEFT_WORKERS", workers.to_string());
+    if let Some(ms) = read_timeout_ms {
+        cmd.env("ECHO_READ_TIMEOUT_MS", ms.to_string());
+    }
     Server::start(&mut cmd)
 }
 
@@ -163,7 +201,8 @@ pub fn run(workers: usize, secs: f64, rounds: usize) -> Vec<Table> {
                     Some(server) => {
                         let program = if w.http { &server.http } else { &server.echo };
                         eprint!("  {} on {} ... ", w.id, server.peer);
-                        measure(server.peer, start(program, workers), w, secs)
+                        let server_proc = start_with(program, workers, w.read_timeout_ms);
+                        measure(server.peer, server_proc, w, secs)
                     }
                     None => {
                         eprint!("  {} on the load generator's own server ... ", w.id);
@@ -175,7 +214,7 @@ pub fn run(workers: usize, secs: f64, rounds: usize) -> Vec<Table> {
             }
         }
     }
-    WORKLOADS
+    let mut tables: Vec<Table> = WORKLOADS
         .iter()
         .zip(results)
         .map(|(w, mut per_server)| {
@@ -212,7 +251,45 @@ pub fn run(workers: usize, secs: f64, rounds: usize) -> Vec<Table> {
             remark_on_ceiling(&mut table);
             table
         })
-        .collect()
+        .collect();
+    remark_on_timeouts(&mut tables);
+    tables
+}
+
+/// On the timer-heavy row: each peer's server CPU per request against the
+/// same server without timeouts (`echo_5000`), the issue's measure of
+/// what a timer per read costs (goal: at most 5% more for weft).
+fn remark_on_timeouts(tables: &mut [Table]) {
+    let cpu = |t: &Table, peer: &str| -> Option<f64> {
+        t.cell(peer, "server CPU µs/request")?.parse().ok()
+    };
+    let Some(plain) = tables.iter().position(|t| t.id == "echo_5000") else {
+        return;
+    };
+    let Some(timed) = tables.iter().position(|t| t.id == "echo_5000_timeouts") else {
+        return;
+    };
+    let parts: Vec<String> = tables[timed]
+        .rows
+        .iter()
+        .filter_map(|r| {
+            let with = cpu(&tables[timed], &r.peer)?;
+            let without = cpu(&tables[plain], &r.peer).filter(|&c| c > 0.0)?;
+            Some(format!(
+                "{} {:+.0}% ({without:.2} → {with:.2} µs)",
+                r.peer,
+                (with / without - 1.0) * 100.0
+            ))
+        })
+        .collect();
+    if !parts.is_empty() {
+        tables[timed].remarks.push(format!(
+            "Server CPU per request with a {} s read timeout on every read, against the \
+             same server without (the row above): {}. Goal for weft: at most +5%.",
+            READ_TIMEOUT_MS / 1000,
+            parts.join("; ")
+        ));
+    }
 }
 
 /// The load generator's own server, in `w`'s mode, with `workers` threads.
@@ -268,6 +345,17 @@ fn report(row: &Row) {
 }
 
 fn what(w: &NetWorkload) -> String {
+    if let Some(ms) = w.read_timeout_ms {
+        return format!(
+            "{} connections, one {}-byte message in flight on each, echoed back and checked \
+             byte for byte; every server gives every read a {} s timeout (weft, may and \
+             threads: `set_read_timeout`; tokio: `tokio::time::timeout`; smol: a race with \
+             a `Timer`), which never fires.",
+            w.conns,
+            w.size,
+            ms / 1000
+        );
+    }
     if w.http {
         format!(
             "{} keep-alive connections, one `GET /` in flight on each; every response is \

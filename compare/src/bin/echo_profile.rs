@@ -1,7 +1,7 @@
-//! The `tcp_echo` bench workload (benches/net.rs) without criterion, for
-//! profiling (perf, strace, cachegrind) a fixed amount of work:
-//! `MODE=weft|tokio CONNS=100 ROUNDS=50 WEFT_BENCH_WORKERS=2 cargo run
-//! --release --example echo_profile`. Prints throughput and the process's
+//! The `tcp_echo` bench workload (`compare/benches/net.rs`) without
+//! criterion, for profiling (perf, strace, cachegrind) a fixed amount of
+//! work: `MODE=weft|tokio CONNS=100 ROUNDS=50 WEFT_BENCH_WORKERS=2 cargo
+//! run --release -p compare --bin echo_profile`. Prints throughput and the process's
 //! user and system CPU time per round trip over the measured rounds (less
 //! sensitive to a noisy machine than wall time), and for weft how many
 //! coroutines each worker resumed and where client and server coroutines
@@ -11,7 +11,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Instant;
 
-#[path = "../benches/echo_workload.rs"]
+#[path = "../../benches/support/echo_workload.rs"]
 mod echo_workload;
 
 use echo_workload::{PER_CONN, WRITE};

@@ -5,12 +5,12 @@
 //!   join them all. Reported per task.
 //! - `yield`: 1,000 tasks each yielding 1,000 times. Reported per yield.
 //!
-//! Run: `cargo bench --bench runtime`.
+//! Run: `cargo bench -p compare --bench runtime`.
 
 use criterion::{Criterion, Throughput, criterion_group, criterion_main};
 use std::time::Duration;
 
-#[path = "rt.rs"]
+#[path = "support/rt.rs"]
 mod rt;
 use rt::{tokio_rt, weft_rt};
 
