@@ -138,6 +138,14 @@ impl Shared {
         }
     }
 
+    /// Whether every worker has drained at shutdown (no coroutine of its
+    /// own left, none queued): they may all leave now.
+    pub(crate) fn all_drained(&self) -> bool {
+        self.remotes
+            .iter()
+            .all(|r| r.drained.load(StdOrdering::SeqCst))
+    }
+
     /// Completes as cancelled every coroutine still in the injector or the
     /// overflow. Used after the workers exited, and by a spawner that raced
     /// with that.
@@ -190,6 +198,10 @@ pub(crate) struct WorkerRemote {
     /// each change for `weft::stats()` (a relaxed store; observers get a
     /// recent value).
     pub(crate) timers_armed: std::sync::atomic::AtomicUsize,
+    /// Set (for good) by the worker at shutdown once it has no coroutine
+    /// left; the workers leave together when all are set
+    /// (`WorkerLocal::shut_down`).
+    drained: AtomicBool,
 }
 
 impl WorkerRemote {
@@ -205,7 +217,13 @@ impl WorkerRemote {
             switches: AtomicU64::new(0),
             inspect: Mutex::new(Vec::new()),
             timers_armed: std::sync::atomic::AtomicUsize::new(0),
+            drained: AtomicBool::new(false),
         }
+    }
+
+    /// Worker side, at shutdown: no coroutine of this worker is left.
+    pub(crate) fn set_drained(&self) {
+        self.drained.store(true, StdOrdering::SeqCst);
     }
 
     /// Worker side: records how many timers are armed now.

@@ -112,6 +112,8 @@ pub(crate) struct WorkerLocal {
     /// Operations the running coroutine may still complete without
     /// parking before it must yield (`coop`).
     budget: Cell<u32>,
+    /// Whether this worker's loop has begun its shutdown (`shut_down`).
+    shutdown_seen: Cell<bool>,
 }
 
 thread_local! {
@@ -405,6 +407,7 @@ pub(crate) fn run_worker(
         searching: Cell::new(false),
         budget: Cell::new(crate::rt::coop::BUDGET),
         trimmed_at: Cell::new(0),
+        shutdown_seen: Cell::new(false),
     };
     WORKER.with(|w| w.set(&worker));
     worker.run();
@@ -419,11 +422,8 @@ enum Next {
 impl WorkerLocal {
     fn run(&self) {
         loop {
-            if self.shared.is_shutdown() {
-                self.cancel_all();
-                if self.tasks.borrow().len == 0 && self.deque.is_empty() {
-                    return;
-                }
+            if self.shared.is_shutdown() && self.shut_down() {
+                return;
             }
             let mut ran = 0;
             while ran < MAINTENANCE_INTERVAL {
@@ -470,7 +470,7 @@ impl WorkerLocal {
         let start = Instant::now();
         let mut round: u32 = 0;
         loop {
-            if self.remote.has_inbox() || self.shared.has_new_work() || !self.deque.is_empty() {
+            if self.remote.has_inbox() || self.new_work_elsewhere() || !self.deque.is_empty() {
                 self.maintain(Some(Duration::ZERO));
                 return true;
             }
@@ -480,7 +480,10 @@ impl WorkerLocal {
                 if self.has_ready() {
                     return true;
                 }
-                if start.elapsed() >= SPIN_BEFORE_SLEEP || self.shared.is_shutdown() {
+                if self.shutdown_pending() {
+                    return true;
+                }
+                if start.elapsed() >= SPIN_BEFORE_SLEEP {
                     return false;
                 }
             }
@@ -488,6 +491,54 @@ impl WorkerLocal {
             // the same machine) gets it; otherwise this returns at once.
             std::thread::yield_now();
         }
+    }
+
+    /// Shutdown, at the top of every turn of the loop once it began:
+    /// asks every coroutine here to unwind and completes the queued new
+    /// ones; returns whether the worker may leave.
+    ///
+    /// A worker with no coroutine left does not leave at once: its poller
+    /// may be the one a socket of another worker's unwinding coroutine is
+    /// registered with (a destructor that flushes or reads), and a closed
+    /// poller would leave that coroutine parked for ever. So it marks
+    /// itself drained and goes on polling (and sleeping) until every
+    /// worker is drained; the last to drain wakes the others. Drained is
+    /// for good: in shutdown a worker takes no new work from the shared
+    /// queues or other workers (`new_work_elsewhere`, `search`,
+    /// `maintain`), and with no coroutine of its own nothing spawns onto
+    /// its queue.
+    fn shut_down(&self) -> bool {
+        self.shutdown_seen.set(true);
+        self.cancel_all();
+        if self.tasks.borrow().len != 0 || !self.deque.is_empty() {
+            return false;
+        }
+        self.remote.set_drained();
+        if !self.shared.all_drained() {
+            return false;
+        }
+        // Every worker is drained: wake those that sleep, so they see it.
+        for remote in &self.shared.remotes {
+            if !Arc::ptr_eq(remote, &self.remote) {
+                remote.force_unpark_thread();
+            }
+        }
+        true
+    }
+
+    /// Whether the loop must go back to its top instead of sleeping: a
+    /// shutdown it has not handled yet, or the end of one (every worker
+    /// drained). Checked after `prepare_sleep`, so a wake that a
+    /// non-blocking poll consumed before is not needed to see either.
+    fn shutdown_pending(&self) -> bool {
+        self.shared.is_shutdown() && (!self.shutdown_seen.get() || self.shared.all_drained())
+    }
+
+    /// Whether new coroutines wait in the shared queues or other workers'
+    /// queues for this worker to take; never during shutdown, when a
+    /// worker takes no new work (see `shut_down`).
+    fn new_work_elsewhere(&self) -> bool {
+        !self.shutdown_seen.get() && self.shared.has_new_work()
     }
 
     /// Whether a started coroutine waits to run here.
@@ -565,7 +616,9 @@ impl WorkerLocal {
         // A busy worker never searches, so it looks at the injector here:
         // otherwise a spawn from a plain thread could wait for as long as
         // this worker's coroutines keep it busy.
-        if self.deque.is_empty() {
+        if self.shutdown_seen.get() {
+            // Takes no new work (see `shut_down`).
+        } else if self.deque.is_empty() {
             if !self.shared.injector.is_empty() {
                 let _ = self.shared.injector.steal_batch(&self.deque);
             } else if !self.take_overflow() && self.has_ready() {
@@ -632,6 +685,12 @@ impl WorkerLocal {
     /// Looks for new coroutines in the injector, then in other workers'
     /// queues. Counts this worker as searching meanwhile (see `Idle`).
     fn search(&self) -> Option<NewTask> {
+        if self.shutdown_seen.get() {
+            if self.searching.replace(false) {
+                self.shared.idle.end_search();
+            }
+            return None;
+        }
         if !self.searching.get() {
             self.searching.set(true);
             self.shared.idle.begin_search();
@@ -675,9 +734,13 @@ impl WorkerLocal {
         if !self.remote.prepare_sleep() {
             return;
         }
+        if self.shutdown_pending() {
+            self.remote.end_sleep();
+            return;
+        }
         let idle = &self.shared.idle;
         let last_searcher = idle.sleep(self.remote.index, self.searching.replace(false));
-        if last_searcher && self.shared.has_new_work() {
+        if last_searcher && self.new_work_elsewhere() {
             self.remote.end_sleep();
             self.wake_up();
             return;
