@@ -32,13 +32,21 @@ use crate::rt::loom::{AtomicUsize, Mutex as IdleMutex, Ordering, fence};
 
 /// How a new coroutine's body is entered.
 pub(crate) enum Start<'a> {
-    /// Run the user's closure, then drop the coroutine's locals (on its
-    /// own stack, before completing the join handle).
-    Run(&'a LocalMap),
-    /// Complete the join handle as cancelled without running it.
+    /// On the coroutine's own stack: run the user's closure (or, if
+    /// `cancelled`, drop it unrun), then drop the coroutine's locals
+    /// before completing the join handle. Every destructor of the user's
+    /// runs here, on a coroutine, never on a worker's loop.
+    Run {
+        header: &'a HeaderFields,
+        locals: &'a LocalMap,
+        cancelled: bool,
+    },
+    /// Complete the join handle as cancelled without running the closure:
+    /// only where dropping it runs no user code on a worker's loop (it
+    /// has no destructor, or this is not a worker thread).
     Cancelled,
-    /// Complete the join handle with this error message: no stack could be
-    /// had for it.
+    /// Complete the join handle with this error message (no stack could
+    /// be had for it); as `Cancelled` for where this may run.
     Failed(String),
 }
 

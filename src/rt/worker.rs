@@ -410,8 +410,35 @@ pub(crate) fn run_worker(
         shutdown_seen: Cell::new(false),
     };
     WORKER.with(|w| w.set(&worker));
+    let unwinding = AbortIfUnwinding(&worker);
     worker.run();
+    drop(unwinding);
     WORKER.with(|w| w.set(ptr::null()));
+}
+
+/// Aborts the process if the worker's loop unwinds (a weft bug: no code
+/// of the user's runs there, and the coroutines' ends catch every panic)
+/// while coroutines are suspended on it: dropping their corosensei handles
+/// would force-unwind their stacks from here, and some of them wait with
+/// borrowed buffers that another thread still writes (`unblock`, a nested
+/// `block_on`), so their frames must never go away early.
+struct AbortIfUnwinding<'a>(&'a WorkerLocal);
+
+impl Drop for AbortIfUnwinding<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let live = self.0.tasks.try_borrow().map_or(usize::MAX, |t| t.len);
+        if live != 0 {
+            eprintln!(
+                "weft: the loop of worker {} panicked with coroutines suspended on it; \
+                 aborting, since their stacks cannot be unwound safely from there",
+                self.0.remote.index
+            );
+            std::process::abort();
+        }
+    }
 }
 
 enum Next {
@@ -803,9 +830,13 @@ impl WorkerLocal {
     }
 
     /// Starts a new coroutine on this worker and runs it to its first
-    /// suspension.
+    /// suspension. A cancelled one (or any, once shutdown began) is
+    /// started too, only to drop its closure on its own stack: no
+    /// destructor of the user's runs on the loop. Only a closure without
+    /// destructors is completed right here.
     fn start(&self, task: NewTask) {
-        if task.header.is_cancelled() || self.shared.is_shutdown() {
+        let cancelled = task.header.is_cancelled() || self.shared.is_shutdown();
+        if cancelled && !task.header.tail.body_needs_drop() {
             task.cancel();
             return;
         }
@@ -815,8 +846,8 @@ impl WorkerLocal {
                 stack
             }
             Err(e) => {
-                let message = crate::rt::spawn::stacks_exhausted(&e);
-                task.fail(message);
+                let failure = (!cancelled).then(|| crate::rt::spawn::stacks_exhausted(&e));
+                finish_off_loop(task, failure);
                 return;
             }
         };
@@ -849,7 +880,13 @@ impl WorkerLocal {
             // its header to this task, so this is the body's one owner,
             // entering it once (a coroutine's closure runs once).
             // SAFETY: by the soundness argument just above.
-            unsafe { task.header.tail.start(Start::Run(&task.locals)) };
+            unsafe {
+                task.header.tail.start(Start::Run {
+                    header: &task.header,
+                    locals: &task.locals,
+                    cancelled,
+                })
+            };
         });
         self.tasks.borrow_mut().fill(
             key,
@@ -894,14 +931,27 @@ impl WorkerLocal {
             }
             CoroutineResult::Return(()) => {
                 task.header.park.set_done();
-                // Observers may be reading the header through `running`
-                // under this lock; they saw null since `end_run`, but the
-                // lock orders their earlier read before the drop.
-                let mut inspect = self.remote.inspect.lock().unwrap();
-                inspect[key] = LiveHeader::EMPTY;
-                let task = self.tasks.borrow_mut().remove(key);
+                let task = {
+                    // Observers may be reading the header through
+                    // `running` under this lock; they saw null since
+                    // `end_run`, but the lock orders their earlier read
+                    // before the drop below.
+                    let mut inspect = self.remote.inspect.lock().unwrap();
+                    inspect[key] = LiveHeader::EMPTY;
+                    self.tasks.borrow_mut().remove(key)
+                };
+                // Dropped after the lock: nothing of the user's is left in
+                // it (the coroutine emptied its packet, closure and locals
+                // on its own stack), but no drop runs under `inspect`.
+                let Task { coro, locals, .. } = task;
                 // The stack goes back to the pool when dropped.
-                drop(task.coro.into_inner().into_stack());
+                drop(coro.into_inner().into_stack());
+                // A local made after the coroutine's last clear (a
+                // destructor that keeps making them) is leaked, not
+                // dropped here on the loop.
+                if !locals.is_empty() {
+                    std::mem::forget(locals);
+                }
             }
         }
     }
@@ -910,13 +960,50 @@ impl WorkerLocal {
     /// every queued new one as cancelled.
     fn cancel_all(&self) {
         while let Some(task) = self.deque.pop() {
-            task.cancel();
+            // Started only to drop its closure (see `start`).
+            self.start(task);
         }
         let headers = self.tasks.borrow().headers();
         for header in headers {
             if !header.is_cancelled() {
                 header.cancel();
             }
+        }
+    }
+}
+
+/// Completes a coroutine that could get no stack: as cancelled
+/// (`failure` is `None`) or with the start failure's message. Its closure
+/// is dropped unrun, which must not happen on the worker's loop if that
+/// runs code of the user's: then a short-lived thread does it (a plain
+/// thread, where a lock or channel simply blocks). Only if not even a
+/// thread can be had (the process is out of memory for stacks of either
+/// kind) is it dropped here.
+fn finish_off_loop(task: NewTask, failure: Option<String>) {
+    fn finish(task: NewTask, failure: Option<String>) {
+        match failure {
+            Some(message) => task.fail(message),
+            None => task.cancel(),
+        }
+    }
+    if !task.header.tail.body_needs_drop() {
+        finish(task, failure);
+        return;
+    }
+    let slot = Arc::new(std::sync::Mutex::new(Some((task, failure))));
+    let theirs = slot.clone();
+    let spawned = std::thread::Builder::new()
+        .name("weft-unstarted".into())
+        .spawn(move || {
+            let job = theirs.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some((task, failure)) = job {
+                finish(task, failure);
+            }
+        });
+    if spawned.is_err() {
+        let job = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((task, failure)) = job {
+            finish(task, failure);
         }
     }
 }
