@@ -232,8 +232,8 @@ impl RuntimeBuilder {
                     // Dropping `runtime` stops the workers already started;
                     // they leave when every worker is drained, so the ones
                     // that never started count as drained.
-                    for remote in &runtime.shared.remotes[index..] {
-                        remote.set_drained();
+                    for never_started in index..n {
+                        runtime.shared.drained.mark(never_started);
                     }
                     return Err(e);
                 }

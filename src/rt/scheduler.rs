@@ -98,6 +98,8 @@ pub(crate) struct Shared {
     /// name (`panic_hook`).
     pub(crate) name_panics: bool,
     shutdown: AtomicBool,
+    /// Which workers have drained at shutdown; they leave together.
+    pub(crate) drained: Drained,
 }
 
 impl Shared {
@@ -108,6 +110,7 @@ impl Shared {
         name_panics: bool,
     ) -> Shared {
         Shared {
+            drained: Drained::new(remotes.len()),
             injector: Injector::new(),
             overflow: Injector::new(),
             stealers,
@@ -144,14 +147,6 @@ impl Shared {
         for remote in &self.remotes {
             remote.force_unpark_thread();
         }
-    }
-
-    /// Whether every worker has drained at shutdown (no coroutine of its
-    /// own left, none queued): they may all leave now.
-    pub(crate) fn all_drained(&self) -> bool {
-        self.remotes
-            .iter()
-            .all(|r| r.drained.load(StdOrdering::SeqCst))
     }
 
     /// Completes as cancelled every coroutine still in the injector or the
@@ -206,10 +201,6 @@ pub(crate) struct WorkerRemote {
     /// each change for `weft::stats()` (a relaxed store; observers get a
     /// recent value).
     pub(crate) timers_armed: std::sync::atomic::AtomicUsize,
-    /// Set (for good) by the worker at shutdown once it has no coroutine
-    /// left; the workers leave together when all are set
-    /// (`WorkerLocal::shut_down`).
-    drained: AtomicBool,
 }
 
 impl WorkerRemote {
@@ -225,13 +216,7 @@ impl WorkerRemote {
             switches: AtomicU64::new(0),
             inspect: Mutex::new(Vec::new()),
             timers_armed: std::sync::atomic::AtomicUsize::new(0),
-            drained: AtomicBool::new(false),
         }
-    }
-
-    /// Worker side, at shutdown: no coroutine of this worker is left.
-    pub(crate) fn set_drained(&self) {
-        self.drained.store(true, StdOrdering::SeqCst);
     }
 
     /// Worker side: records how many timers are armed now.
@@ -387,6 +372,45 @@ impl WorkerRemote {
                 }
             })
             .collect()
+    }
+}
+
+/// Which workers have *drained* at shutdown: no coroutine of their own
+/// left, none queued. A drained worker does not leave yet (its poller may
+/// still have to wake another worker's unwinding coroutine); the workers
+/// leave together once all are drained (`WorkerLocal::shut_down`).
+///
+/// The handshake: each worker marks itself, then (after a SeqCst fence)
+/// reads every mark; of two workers marking at about the same time at
+/// least one sees the other's mark, so the last to mark sees them all and wakes
+/// the rest. A worker about to sleep re-reads the marks after announcing
+/// its sleep, so a wake consumed earlier by a non-blocking poll is not
+/// needed. Marks are never cleared: in shutdown a worker takes no new
+/// work. `src/rt/loom_shutdown.rs` models it.
+pub(crate) struct Drained {
+    marks: Vec<AtomicUsize>,
+}
+
+impl Drained {
+    pub(crate) fn new(workers: usize) -> Drained {
+        Drained {
+            marks: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
+        }
+    }
+
+    /// Worker `index` has drained. Returns whether every worker has now:
+    /// the caller must then wake the others.
+    pub(crate) fn mark(&self, index: usize) -> bool {
+        self.marks[index].store(1, Ordering::SeqCst);
+        // Store, then load the others' marks: the store-buffering shape,
+        // which only a SeqCst fence orders (as in `Idle::sleep`).
+        fence(Ordering::SeqCst);
+        self.all()
+    }
+
+    /// Whether every worker has drained.
+    pub(crate) fn all(&self) -> bool {
+        self.marks.iter().all(|m| m.load(Ordering::SeqCst) != 0)
     }
 }
 

@@ -540,8 +540,7 @@ impl WorkerLocal {
         if self.tasks.borrow().len != 0 || !self.deque.is_empty() {
             return false;
         }
-        self.remote.set_drained();
-        if !self.shared.all_drained() {
+        if !self.shared.drained.mark(self.remote.index) {
             return false;
         }
         // Every worker is drained: wake those that sleep, so they see it.
@@ -558,7 +557,7 @@ impl WorkerLocal {
     /// drained). Checked after `prepare_sleep`, so a wake that a
     /// non-blocking poll consumed before is not needed to see either.
     fn shutdown_pending(&self) -> bool {
-        self.shared.is_shutdown() && (!self.shutdown_seen.get() || self.shared.all_drained())
+        self.shared.is_shutdown() && (!self.shutdown_seen.get() || self.shared.drained.all())
     }
 
     /// Whether new coroutines wait in the shared queues or other workers'
