@@ -92,7 +92,7 @@ fn a_destructor_reading_another_workers_socket_at_shutdown_finishes() {
         // At shutdown the reader's guard reads; its byte comes well after
         // the registrar's worker has no coroutine left.
         let writer = std::thread::spawn(move || {
-            std::thread::sleep(Duration::from_millis(600));
+            std::thread::sleep(Duration::from_millis(1000));
             // Both workers must have begun their shutdown by now, without
             // this byte's event to wake them.
             let registrar_unwinding = dying_rx.try_recv().is_ok();
