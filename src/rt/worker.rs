@@ -13,6 +13,13 @@
 //! is resumed only from the loop, never from another coroutine, so the
 //! loop and a coroutine never hold the same `RefCell` borrow: every borrow
 //! below ends before a resume.
+//!
+//! No code of the user's runs on the loop itself (`arch/overview.md`,
+//! invariant 5): there a weft lock or channel could not park, it would
+//! block the worker. A cancelled coroutine whose closure has destructors
+//! is started anyway, to drop it on its own stack; a finished task holds
+//! nothing of the user's when the loop drops it; and the loop aborts the
+//! process rather than unwind over suspended coroutines.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
