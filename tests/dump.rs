@@ -250,6 +250,24 @@ fn a_dump_completes_while_every_worker_is_busy() {
     });
 }
 
+#[test]
+fn a_joined_coroutine_is_in_no_dump() {
+    with_timeout(60, || {
+        let rt = runtime(2);
+        for round in 0..2_000 {
+            let h = rt.spawn(|| ());
+            let id = h.id();
+            h.join().unwrap();
+            // Also the worker's "running" record: the coroutine is gone.
+            let d = weft::dump();
+            assert!(
+                d.coroutines().all(|c| c.id != id) && d.workers().all(|w| w.running != Some(id)),
+                "round {round}: coroutine {id} still in a dump after its join:\n{d}"
+            );
+        }
+    });
+}
+
 const CHILD_ENV: &str = "WEFT_TEST_DUMP_CHILD";
 
 /// The child: a default-runtime program that keeps serving after a dump.

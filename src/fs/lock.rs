@@ -74,7 +74,7 @@ pub(super) fn lock(file: &std::fs::File, shared: bool) -> io::Result<()> {
         // The pool could not start a thread: it says why in a String.
         Err(payload) => match payload.downcast::<String>() {
             Ok(message) => Err(io::Error::other(*message)),
-            Err(payload) => std::panic::resume_unwind(payload),
+            Err(payload) => crate::rt::unwinding::resume_unwind(payload),
         },
     }
 }

@@ -162,8 +162,15 @@ pub fn dump() -> Dump {
             + shared.overflow.len() * crate::rt::worker::OVERFLOW_BATCH;
         dump.not_started.push(not_started);
         for remote in &shared.remotes {
-            let headers: Vec<Arc<Header>> = remote.live_headers();
-            let running = remote.with_running(|h| h.map(|h| h.id()));
+            // A coroutine that has ended (its `join` may have returned)
+            // is no longer listed, though its worker may not have taken
+            // it out of its table yet.
+            let headers: Vec<Arc<Header>> = remote
+                .live_headers()
+                .into_iter()
+                .filter(|h| !h.has_ended())
+                .collect();
+            let running = remote.with_running(|h| h.filter(|h| !h.has_ended()).map(|h| h.id()));
             let start = dump.coroutines.len();
             for header in headers {
                 let state = if Some(header.id()) == running {

@@ -96,6 +96,11 @@ pub(crate) trait Tail: Send + Sync {
     /// (the worker that starts, cancels or fails it): the closure is taken
     /// out of an `UnsafeCell` without synchronisation.
     unsafe fn start(&self, start: Start<'_>);
+
+    /// Whether dropping the closure unrun runs code of the user's (its
+    /// captures have destructors). If not, a worker may complete the
+    /// coroutine as cancelled on its own loop, without a stack.
+    fn body_needs_drop(&self) -> bool;
 }
 
 /// A coroutine's header fields followed by its tail. Only ever used behind
@@ -131,6 +136,10 @@ pub(crate) struct HeaderFields {
     /// Unwinding (a panic or a cancel), as `rt::unwinding` tracks it.
     /// Only the coroutine's own thread touches it.
     unwinding: AtomicBool,
+    /// Set by the coroutine itself at its end, before its `join` can
+    /// return: dumps no longer list it, though its worker removes it from
+    /// its table only once it has returned to the loop.
+    ended: AtomicBool,
     pub(crate) owner: OnceLock<Owner>,
     /// Where `spawn` was called, for dumps.
     pub(crate) spawned_at: &'static Location<'static>,
@@ -155,6 +164,7 @@ impl<T> HeaderWith<T> {
                 unpark_token: AtomicBool::new(false),
                 cancelled: AtomicBool::new(false),
                 unwinding: AtomicBool::new(false),
+                ended: AtomicBool::new(false),
                 owner: OnceLock::new(),
                 spawned_at,
                 observed: Observed::default(),
@@ -184,6 +194,19 @@ impl HeaderFields {
 
     pub(crate) fn set_unwinding(&self, unwinding: bool) {
         self.unwinding.store(unwinding, Ordering::Relaxed);
+    }
+
+    /// The coroutine is at its very end: it will neither run code of the
+    /// user's nor park again. Called on its own stack before its result
+    /// is published, so whoever saw the result (a `join` that returned)
+    /// sees this too.
+    pub(crate) fn set_ended(&self) {
+        self.ended.store(true, Ordering::Release);
+    }
+
+    /// Whether the coroutine has ended (`set_ended`): dumps skip it.
+    pub(crate) fn has_ended(&self) -> bool {
+        self.ended.load(Ordering::Acquire)
     }
 }
 

@@ -2,6 +2,8 @@
 //! (parks it) or from a thread (blocks it).
 
 use std::fmt;
+use std::mem::ManuallyDrop;
+use std::panic::{self, AssertUnwindSafe};
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
@@ -13,6 +15,14 @@ use crate::rt::park::{self, Unparker};
 use crate::rt::scheduler::Start;
 
 /// Where a coroutine leaves its result for its [`JoinHandle`].
+///
+/// Whoever comes last drops the result, never the last `Arc<Header>`: if
+/// the handle is dropped first (`detach`), the coroutine drops its own
+/// result, on its own stack (`publish` hands it back); if the coroutine
+/// finishes first, the handle's drop takes the result and drops it where
+/// the user dropped the handle. Either way the packet is empty by the
+/// time both are gone, so whoever drops the header's last clone (a timer,
+/// a poller, a dump, on a worker's own loop) runs no user code.
 pub(crate) struct Packet<T> {
     slot: Mutex<Slot<T>>,
     finished: AtomicBool,
@@ -21,6 +31,8 @@ pub(crate) struct Packet<T> {
 struct Slot<T> {
     result: Option<thread::Result<T>>,
     waiter: Option<Unparker>,
+    /// The handle is gone: nobody will take a result.
+    detached: bool,
 }
 
 impl<T> Packet<T> {
@@ -30,6 +42,7 @@ impl<T> Packet<T> {
             slot: Mutex::new(Slot {
                 result: None,
                 waiter: None,
+                detached: false,
             }),
             finished: AtomicBool::new(false),
         }
@@ -40,10 +53,31 @@ impl<T> Packet<T> {
         Arc::new(Packet::empty())
     }
 
-    /// Stores the result and wakes the joiner, if one waits.
+    /// Stores the result and wakes the joiner, if one waits; if the
+    /// handle is gone, drops the result here instead (see
+    /// [`drop_detached`]).
     pub(crate) fn complete(&self, result: thread::Result<T>) {
+        if let Some(result) = self.publish(result, || ()) {
+            drop_detached(result);
+        }
+    }
+
+    /// Stores the result and wakes the joiner, if one waits, running
+    /// `before` first under the packet's lock (so before any joiner can
+    /// see the result). If the handle is gone, does neither and gives the
+    /// result back: the caller drops it.
+    #[inline]
+    pub(crate) fn publish(
+        &self,
+        result: thread::Result<T>,
+        before: impl FnOnce(),
+    ) -> Option<thread::Result<T>> {
         let waiter = {
             let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+            if slot.detached {
+                return Some(result);
+            }
+            before();
             slot.result = Some(result);
             self.finished.store(true, Ordering::Release);
             slot.waiter.take()
@@ -51,6 +85,16 @@ impl<T> Packet<T> {
         if let Some(waiter) = waiter {
             waiter.unpark();
         }
+        None
+    }
+
+    /// The handle is dropped: takes the result if there is one already
+    /// (the caller drops it), and otherwise tells `publish` to give the
+    /// result back to the coroutine.
+    fn detach(&self) -> Option<thread::Result<T>> {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        slot.detached = true;
+        slot.result.take()
     }
 
     /// Waits for the result. `cancellable`: whether a cancel of the
@@ -79,11 +123,37 @@ impl<T> Packet<T> {
     }
 }
 
+/// Drops the result of a coroutine whose handle is gone, on the thread
+/// that finished it (the coroutine's own stack, or a blocking-pool
+/// thread). A panic from its destructor is reported, as std reports
+/// "thread result panicked on drop", and goes no further: it must not
+/// unwind the coroutine's end, let alone a worker. (std aborts the
+/// process there; weft goes on.)
+pub(crate) fn drop_detached<V>(value: V) {
+    if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(|| drop(value))) {
+        eprintln!("weft: a detached coroutine's result panicked on drop");
+        drop_payload(payload);
+    }
+}
+
+/// Drops a panic payload, whose own destructor may panic too: such a
+/// second payload is leaked rather than dropped (its destructor already
+/// failed once).
+pub(crate) fn drop_payload(payload: Box<dyn std::any::Any + Send>) {
+    if let Err(again) = panic::catch_unwind(AssertUnwindSafe(|| drop(payload))) {
+        std::mem::forget(again);
+    }
+}
+
 /// A blocking-pool job's header has just a packet for a tail: the job
 /// runs on a pool thread, never as a coroutine.
 impl<T: Send> Tail for Packet<T> {
     unsafe fn start(&self, _: Start<'_>) {
         unreachable!("a blocking job is never started as a coroutine")
+    }
+
+    fn body_needs_drop(&self) -> bool {
+        false
     }
 }
 
@@ -91,7 +161,10 @@ impl<T: Send> Tail for Packet<T> {
 /// [`std::thread::JoinHandle`].
 ///
 /// Dropping the handle detaches the coroutine: it runs on, and its result
-/// is dropped.
+/// is dropped when it finishes, on the coroutine itself (a destructor that
+/// locks or waits parks it, as anywhere in a coroutine; one that panics is
+/// reported on stderr and goes no further). Dropping the handle of a
+/// finished coroutine drops its result right there.
 ///
 /// ```
 /// let h = weft::spawn(|| 6 * 7);
@@ -140,9 +213,9 @@ impl<T> JoinHandle<T> {
         packet: NonNull<Packet<T>>,
     ) -> JoinHandle<T> {
         JoinHandle {
+            coroutine: Coroutine::from_header(header),
+            packet,
             blocking_job: true,
-            // SAFETY: our caller's promise is the one `new` needs.
-            ..unsafe { JoinHandle::new(header, packet) }
         }
     }
 
@@ -175,7 +248,20 @@ impl<T> JoinHandle<T> {
     /// assert_eq!(err.downcast_ref::<&str>(), Some(&"boom"));
     /// ```
     pub fn join(self) -> thread::Result<T> {
-        self.packet().wait(true, self.wait_reason())
+        let result = self.packet().wait(true, self.wait_reason());
+        self.joined();
+        result
+    }
+
+    /// Drops the handle after its `wait` took the result: there is
+    /// nothing left to detach, so `Drop`'s lock is skipped (the
+    /// spawn-join path is hot).
+    fn joined(self) {
+        let this = ManuallyDrop::new(self);
+        // SAFETY: `this` is never used or dropped again; moving the
+        // coroutine out of it once drops what the handle holds (its
+        // other fields are plain data).
+        drop(unsafe { std::ptr::read(&this.coroutine) });
     }
 
     /// Whether the coroutine has finished (returned, panicked or been
@@ -245,6 +331,16 @@ impl<T> fmt::Debug for JoinHandle<T> {
 impl<T> JoinHandle<T> {
     /// `join` whose wait a cancel of the caller cannot interrupt.
     pub(crate) fn wait_uncancellable(self) -> thread::Result<T> {
-        self.packet().wait(false, self.wait_reason())
+        let result = self.packet().wait(false, self.wait_reason());
+        self.joined();
+        result
+    }
+}
+
+impl<T> Drop for JoinHandle<T> {
+    fn drop(&mut self) {
+        // A result already there is the user's to drop, here; one still
+        // to come is dropped by the coroutine itself (`Packet::publish`).
+        drop(self.packet().detach());
     }
 }

@@ -39,3 +39,5 @@ pub(crate) mod worker;
 
 #[cfg(all(test, weft_loom))]
 mod loom_idle;
+#[cfg(all(test, weft_loom))]
+mod loom_shutdown;

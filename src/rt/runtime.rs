@@ -223,12 +223,21 @@ impl RuntimeBuilder {
             let worker_shared = runtime.shared.clone();
             let name = format!("{}-{index}", self.thread_name);
             watched.push((runtime.shared.remotes[index].clone(), name.clone()));
-            let handle = thread::Builder::new()
+            let spawned = thread::Builder::new()
                 .name(name)
-                .spawn(move || worker::run_worker(worker_shared, index, deque, reactor))?;
-            // On an error above, dropping `runtime` stops the workers
-            // already started.
-            runtime.threads.push(handle);
+                .spawn(move || worker::run_worker(worker_shared, index, deque, reactor));
+            match spawned {
+                Ok(handle) => runtime.threads.push(handle),
+                Err(e) => {
+                    // Dropping `runtime` stops the workers already started;
+                    // they leave when every worker is drained, so the ones
+                    // that never started count as drained.
+                    for never_started in index..n {
+                        runtime.shared.drained.mark(never_started);
+                    }
+                    return Err(e);
+                }
+            }
         }
         crate::observe::dump::register(&runtime.shared);
         let threshold = self

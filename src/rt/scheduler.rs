@@ -32,13 +32,21 @@ use crate::rt::loom::{AtomicUsize, Mutex as IdleMutex, Ordering, fence};
 
 /// How a new coroutine's body is entered.
 pub(crate) enum Start<'a> {
-    /// Run the user's closure, then drop the coroutine's locals (on its
-    /// own stack, before completing the join handle).
-    Run(&'a LocalMap),
-    /// Complete the join handle as cancelled without running it.
+    /// On the coroutine's own stack: run the user's closure (or, if
+    /// `cancelled`, drop it unrun), then drop the coroutine's locals
+    /// before completing the join handle. Every destructor of the user's
+    /// runs here, on a coroutine, never on a worker's loop.
+    Run {
+        header: &'a HeaderFields,
+        locals: &'a LocalMap,
+        cancelled: bool,
+    },
+    /// Complete the join handle as cancelled without running the closure:
+    /// only where dropping it runs no user code on a worker's loop (it
+    /// has no destructor, or this is not a worker thread).
     Cancelled,
-    /// Complete the join handle with this error message: no stack could be
-    /// had for it.
+    /// Complete the join handle with this error message (no stack could
+    /// be had for it); as `Cancelled` for where this may run.
     Failed(String),
 }
 
@@ -90,6 +98,8 @@ pub(crate) struct Shared {
     /// name (`panic_hook`).
     pub(crate) name_panics: bool,
     shutdown: AtomicBool,
+    /// Which workers have drained at shutdown; they leave together.
+    pub(crate) drained: Drained,
 }
 
 impl Shared {
@@ -100,6 +110,7 @@ impl Shared {
         name_panics: bool,
     ) -> Shared {
         Shared {
+            drained: Drained::new(remotes.len()),
             injector: Injector::new(),
             overflow: Injector::new(),
             stealers,
@@ -361,6 +372,45 @@ impl WorkerRemote {
                 }
             })
             .collect()
+    }
+}
+
+/// Which workers have *drained* at shutdown: no coroutine of their own
+/// left, none queued. A drained worker does not leave yet (its poller may
+/// still have to wake another worker's unwinding coroutine); the workers
+/// leave together once all are drained (`WorkerLocal::shut_down`).
+///
+/// The handshake: each worker marks itself, then (after a SeqCst fence)
+/// reads every mark; of two workers marking at about the same time at
+/// least one sees the other's mark, so the last to mark sees them all and wakes
+/// the rest. A worker about to sleep re-reads the marks after announcing
+/// its sleep, so a wake consumed earlier by a non-blocking poll is not
+/// needed. Marks are never cleared: in shutdown a worker takes no new
+/// work. `src/rt/loom_shutdown.rs` models it.
+pub(crate) struct Drained {
+    marks: Vec<AtomicUsize>,
+}
+
+impl Drained {
+    pub(crate) fn new(workers: usize) -> Drained {
+        Drained {
+            marks: (0..workers).map(|_| AtomicUsize::new(0)).collect(),
+        }
+    }
+
+    /// Worker `index` has drained. Returns whether every worker has now:
+    /// the caller must then wake the others.
+    pub(crate) fn mark(&self, index: usize) -> bool {
+        self.marks[index].store(1, Ordering::SeqCst);
+        // Store, then load the others' marks: the store-buffering shape,
+        // which only a SeqCst fence orders (as in `Idle::sleep`).
+        fence(Ordering::SeqCst);
+        self.all()
+    }
+
+    /// Whether every worker has drained.
+    pub(crate) fn all(&self) -> bool {
+        self.marks.iter().all(|m| m.load(Ordering::SeqCst) != 0)
     }
 }
 

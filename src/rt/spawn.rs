@@ -9,10 +9,12 @@ use std::ptr::NonNull;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::rt::coroutine::{Cancelled, Header, HeaderWith, Tail};
-use crate::rt::join::{JoinHandle, Packet};
+use crate::rt::coroutine::{Cancelled, Header, HeaderFields, HeaderWith, Tail};
+use crate::rt::join::{self, JoinHandle, Packet};
+use crate::rt::local::LocalMap;
 use crate::rt::runtime;
 use crate::rt::scheduler::{NewTask, Shared, Start};
+use crate::rt::unwinding;
 use crate::rt::worker;
 use crate::stack;
 
@@ -225,31 +227,81 @@ where
         // SAFETY: the caller is the task's one owner and calls this once,
         // so nobody else touches `body`.
         let f = unsafe { (*self.body.get()).take() }.expect("a coroutine is started once");
-        let result = match start {
-            Start::Run(locals) => {
-                let result = crate::rt::unwinding::catch_unwind(f);
-                // Drop the coroutine's locals here, on its own stack
-                // and before `join` can return, whatever ended it.
-                if locals.is_empty() {
-                    result
+        let (header, locals, result) = match start {
+            Start::Run {
+                header,
+                locals,
+                cancelled,
+            } => {
+                let result = if cancelled {
+                    // As if cancelled at a parking point before its first
+                    // line: the closure is dropped while unwinding with
+                    // `Cancelled`, so its destructors may park (a
+                    // cancelled coroutine that unwinds is not cancelled
+                    // again) and a panic in them aborts, as in any
+                    // destructor that panics during an unwind.
+                    unwinding::catch_unwind(move || -> T {
+                        let _unrun = f;
+                        unwinding::resume_unwind(Box::new(Cancelled))
+                    })
                 } else {
-                    match crate::rt::unwinding::catch_unwind(|| locals.clear()) {
-                        Err(payload) if result.is_ok() => Err(payload),
-                        _ => result,
-                    }
-                }
+                    unwinding::catch_unwind(f)
+                };
+                (header, locals, result)
             }
             Start::Cancelled => {
                 drop(f);
-                Err(Box::new(Cancelled) as Box<dyn Any + Send>)
+                self.packet.complete(Err(Box::new(Cancelled)));
+                return;
             }
             Start::Failed(message) => {
                 drop(f);
-                Err(Box::new(message) as Box<dyn Any + Send>)
+                self.packet.complete(Err(Box::new(message)));
+                return;
             }
         };
-        self.packet.complete(result);
+        // On the coroutine's own stack from here on: every value of the
+        // user's is dropped here, never on the worker's loop.
+        // Its locals go before `join` can return, whatever ended it.
+        let result = match clear_locals(locals) {
+            Err(payload) if result.is_ok() => Err(payload),
+            Err(payload) => {
+                join::drop_payload(payload);
+                result
+            }
+            Ok(()) => result,
+        };
+        // Out of the dumps before any joiner can see the result.
+        if let Some(result) = self.packet.publish(result, || header.set_ended()) {
+            end_detached(result, header, locals);
+        }
     }
+
+    fn body_needs_drop(&self) -> bool {
+        std::mem::needs_drop::<F>()
+    }
+}
+
+/// The end of a coroutine whose handle is gone: nobody will take its
+/// result, so it is dropped here, on the coroutine's own stack, and so are
+/// the locals its destructor may have made.
+#[cold]
+#[inline(never)]
+fn end_detached<T>(result: std::thread::Result<T>, header: &HeaderFields, locals: &LocalMap) {
+    join::drop_detached(result);
+    if let Err(payload) = clear_locals(locals) {
+        join::drop_payload(payload);
+    }
+    header.set_ended();
+}
+
+/// Drops a coroutine's locals, catching a panic of their destructors.
+#[inline]
+fn clear_locals(locals: &LocalMap) -> Result<(), Box<dyn Any + Send>> {
+    if locals.is_empty() {
+        return Ok(());
+    }
+    unwinding::catch_unwind(|| locals.clear())
 }
 
 /// Set while the last attempt to take a stack failed: spawns then try one

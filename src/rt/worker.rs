@@ -13,6 +13,13 @@
 //! is resumed only from the loop, never from another coroutine, so the
 //! loop and a coroutine never hold the same `RefCell` borrow: every borrow
 //! below ends before a resume.
+//!
+//! No code of the user's runs on the loop itself (`arch/overview.md`,
+//! invariant 5): there a weft lock or channel could not park, it would
+//! block the worker. A cancelled coroutine whose closure has destructors
+//! is started anyway, to drop it on its own stack; a finished task holds
+//! nothing of the user's when the loop drops it; and the loop aborts the
+//! process rather than unwind over suspended coroutines.
 
 use std::cell::{Cell, RefCell, UnsafeCell};
 use std::collections::VecDeque;
@@ -112,6 +119,8 @@ pub(crate) struct WorkerLocal {
     /// Operations the running coroutine may still complete without
     /// parking before it must yield (`coop`).
     budget: Cell<u32>,
+    /// Whether this worker's loop has begun its shutdown (`shut_down`).
+    shutdown_seen: Cell<bool>,
 }
 
 thread_local! {
@@ -412,10 +421,38 @@ pub(crate) fn run_worker(
         searching: Cell::new(false),
         budget: Cell::new(crate::rt::coop::BUDGET),
         trimmed_at: Cell::new(0),
+        shutdown_seen: Cell::new(false),
     };
     WORKER.with(|w| w.set(&worker));
+    let unwinding = AbortIfUnwinding(&worker);
     worker.run();
+    drop(unwinding);
     WORKER.with(|w| w.set(ptr::null()));
+}
+
+/// Aborts the process if the worker's loop unwinds (a weft bug: no code
+/// of the user's runs there, and the coroutines' ends catch every panic)
+/// while coroutines are suspended on it: dropping their corosensei handles
+/// would force-unwind their stacks from here, and some of them wait with
+/// borrowed buffers that another thread still writes (`unblock`, a nested
+/// `block_on`), so their frames must never go away early.
+struct AbortIfUnwinding<'a>(&'a WorkerLocal);
+
+impl Drop for AbortIfUnwinding<'_> {
+    fn drop(&mut self) {
+        if !std::thread::panicking() {
+            return;
+        }
+        let live = self.0.tasks.try_borrow().map_or(usize::MAX, |t| t.len);
+        if live != 0 {
+            eprintln!(
+                "weft: the loop of worker {} panicked with coroutines suspended on it; \
+                 aborting, since their stacks cannot be unwound safely from there",
+                self.0.remote.index
+            );
+            std::process::abort();
+        }
+    }
 }
 
 enum Next {
@@ -426,11 +463,8 @@ enum Next {
 impl WorkerLocal {
     fn run(&self) {
         loop {
-            if self.shared.is_shutdown() {
-                self.cancel_all();
-                if self.tasks.borrow().len == 0 && self.deque.is_empty() {
-                    return;
-                }
+            if self.shared.is_shutdown() && self.shut_down() {
+                return;
             }
             let mut ran = 0;
             while ran < MAINTENANCE_INTERVAL {
@@ -477,7 +511,7 @@ impl WorkerLocal {
         let start = Instant::now();
         let mut round: u32 = 0;
         loop {
-            if self.remote.has_inbox() || self.shared.has_new_work() || !self.deque.is_empty() {
+            if self.remote.has_inbox() || self.new_work_elsewhere() || !self.deque.is_empty() {
                 self.maintain(Some(Duration::ZERO));
                 return true;
             }
@@ -487,7 +521,10 @@ impl WorkerLocal {
                 if self.has_ready() {
                     return true;
                 }
-                if start.elapsed() >= SPIN_BEFORE_SLEEP || self.shared.is_shutdown() {
+                if self.shutdown_pending() {
+                    return true;
+                }
+                if start.elapsed() >= SPIN_BEFORE_SLEEP {
                     return false;
                 }
             }
@@ -495,6 +532,53 @@ impl WorkerLocal {
             // the same machine) gets it; otherwise this returns at once.
             std::thread::yield_now();
         }
+    }
+
+    /// Shutdown, at the top of every turn of the loop once it began:
+    /// asks every coroutine here to unwind and completes the queued new
+    /// ones; returns whether the worker may leave.
+    ///
+    /// A worker with no coroutine left does not leave at once: its poller
+    /// may be the one a socket of another worker's unwinding coroutine is
+    /// registered with (a destructor that flushes or reads), and a closed
+    /// poller would leave that coroutine parked for ever. So it marks
+    /// itself drained and goes on polling (and sleeping) until every
+    /// worker is drained; the last to drain wakes the others. Drained is
+    /// for good: in shutdown a worker takes no new work from the shared
+    /// queues or other workers (`new_work_elsewhere`, `search`,
+    /// `maintain`), and with no coroutine of its own nothing spawns onto
+    /// its queue.
+    fn shut_down(&self) -> bool {
+        self.shutdown_seen.set(true);
+        self.cancel_all();
+        if self.tasks.borrow().len != 0 || !self.deque.is_empty() {
+            return false;
+        }
+        if !self.shared.drained.mark(self.remote.index) {
+            return false;
+        }
+        // Every worker is drained: wake those that sleep, so they see it.
+        for remote in &self.shared.remotes {
+            if !Arc::ptr_eq(remote, &self.remote) {
+                remote.force_unpark_thread();
+            }
+        }
+        true
+    }
+
+    /// Whether the loop must go back to its top instead of sleeping: a
+    /// shutdown it has not handled yet, or the end of one (every worker
+    /// drained). Checked after `prepare_sleep`, so a wake that a
+    /// non-blocking poll consumed before is not needed to see either.
+    fn shutdown_pending(&self) -> bool {
+        self.shared.is_shutdown() && (!self.shutdown_seen.get() || self.shared.drained.all())
+    }
+
+    /// Whether new coroutines wait in the shared queues or other workers'
+    /// queues for this worker to take; never during shutdown, when a
+    /// worker takes no new work (see `shut_down`).
+    fn new_work_elsewhere(&self) -> bool {
+        !self.shutdown_seen.get() && self.shared.has_new_work()
     }
 
     /// Whether a started coroutine waits to run here.
@@ -572,7 +656,9 @@ impl WorkerLocal {
         // A busy worker never searches, so it looks at the injector here:
         // otherwise a spawn from a plain thread could wait for as long as
         // this worker's coroutines keep it busy.
-        if self.deque.is_empty() {
+        if self.shutdown_seen.get() {
+            // Takes no new work (see `shut_down`).
+        } else if self.deque.is_empty() {
             if !self.shared.injector.is_empty() {
                 let _ = self.shared.injector.steal_batch(&self.deque);
             } else if !self.take_overflow() && self.has_ready() {
@@ -639,6 +725,12 @@ impl WorkerLocal {
     /// Looks for new coroutines in the injector, then in other workers'
     /// queues. Counts this worker as searching meanwhile (see `Idle`).
     fn search(&self) -> Option<NewTask> {
+        if self.shutdown_seen.get() {
+            if self.searching.replace(false) {
+                self.shared.idle.end_search();
+            }
+            return None;
+        }
         if !self.searching.get() {
             self.searching.set(true);
             self.shared.idle.begin_search();
@@ -682,9 +774,13 @@ impl WorkerLocal {
         if !self.remote.prepare_sleep() {
             return;
         }
+        if self.shutdown_pending() {
+            self.remote.end_sleep();
+            return;
+        }
         let idle = &self.shared.idle;
         let last_searcher = idle.sleep(self.remote.index, self.searching.replace(false));
-        if last_searcher && self.shared.has_new_work() {
+        if last_searcher && self.new_work_elsewhere() {
             self.remote.end_sleep();
             self.wake_up();
             return;
@@ -747,9 +843,13 @@ impl WorkerLocal {
     }
 
     /// Starts a new coroutine on this worker and runs it to its first
-    /// suspension.
+    /// suspension. A cancelled one (or any, once shutdown began) is
+    /// started too, only to drop its closure on its own stack: no
+    /// destructor of the user's runs on the loop. Only a closure without
+    /// destructors is completed right here.
     fn start(&self, task: NewTask) {
-        if task.header.is_cancelled() || self.shared.is_shutdown() {
+        let cancelled = task.header.is_cancelled() || self.shared.is_shutdown();
+        if cancelled && !task.header.tail.body_needs_drop() {
             task.cancel();
             return;
         }
@@ -759,8 +859,8 @@ impl WorkerLocal {
                 stack
             }
             Err(e) => {
-                let message = crate::rt::spawn::stacks_exhausted(&e);
-                task.fail(message);
+                let failure = (!cancelled).then(|| crate::rt::spawn::stacks_exhausted(&e));
+                finish_off_loop(task, failure);
                 return;
             }
         };
@@ -795,7 +895,13 @@ impl WorkerLocal {
             // its header to this task, so this is the body's one owner,
             // entering it once (a coroutine's closure runs once).
             // SAFETY: by the soundness argument just above.
-            unsafe { task.header.tail.start(Start::Run(&task.locals)) };
+            unsafe {
+                task.header.tail.start(Start::Run {
+                    header: &task.header,
+                    locals: &task.locals,
+                    cancelled,
+                })
+            };
         });
         self.tasks.borrow_mut().fill(
             key,
@@ -838,14 +944,26 @@ impl WorkerLocal {
             }
             CoroutineResult::Return(()) => {
                 task.header.park.set_done();
-                // Observers may be reading the header through `running`
-                // under this lock; they saw null since `end_run`, but the
-                // lock orders their earlier read before the drop.
-                let mut inspect = self.remote.inspect.lock().unwrap();
-                inspect[key] = LiveHeader::EMPTY;
-                let task = self.tasks.borrow_mut().remove(key);
+                let task = {
+                    // Observers may be reading the header through
+                    // `running` under this lock; they saw null since
+                    // `end_run`, but the lock orders their earlier read
+                    // before the drop below.
+                    let mut inspect = self.remote.inspect.lock().unwrap();
+                    inspect[key] = LiveHeader::EMPTY;
+                    self.tasks.borrow_mut().remove(key)
+                };
+                // Dropped after the lock: nothing of the user's is left in
+                // it (the coroutine emptied its packet, closure and locals
+                // on its own stack), but no drop runs under `inspect`.
+                let Task { coro, locals, .. } = task;
                 // The stack goes back to the pool when dropped.
-                drop(task.coro.into_inner().into_stack());
+                drop(coro.into_inner().into_stack());
+                // Never dropped here on the loop: the coroutine cleared
+                // its locals, and a cleared map owns no allocation; a
+                // value made after the last clear (a destructor that
+                // keeps making them) is leaked.
+                std::mem::forget(locals);
             }
         }
     }
@@ -854,13 +972,50 @@ impl WorkerLocal {
     /// every queued new one as cancelled.
     fn cancel_all(&self) {
         while let Some(task) = self.deque.pop() {
-            task.cancel();
+            // Started only to drop its closure (see `start`).
+            self.start(task);
         }
         let headers = self.tasks.borrow().headers();
         for header in headers {
             if !header.is_cancelled() {
                 header.cancel();
             }
+        }
+    }
+}
+
+/// Completes a coroutine that could get no stack: as cancelled
+/// (`failure` is `None`) or with the start failure's message. Its closure
+/// is dropped unrun, which must not happen on the worker's loop if that
+/// runs code of the user's: then a short-lived thread does it (a plain
+/// thread, where a lock or channel simply blocks). Only if not even a
+/// thread can be had (the process is out of memory for stacks of either
+/// kind) is it dropped here.
+fn finish_off_loop(task: NewTask, failure: Option<String>) {
+    fn finish(task: NewTask, failure: Option<String>) {
+        match failure {
+            Some(message) => task.fail(message),
+            None => task.cancel(),
+        }
+    }
+    if !task.header.tail.body_needs_drop() {
+        finish(task, failure);
+        return;
+    }
+    let slot = Arc::new(std::sync::Mutex::new(Some((task, failure))));
+    let theirs = slot.clone();
+    let spawned = std::thread::Builder::new()
+        .name("weft-unstarted".into())
+        .spawn(move || {
+            let job = theirs.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some((task, failure)) = job {
+                finish(task, failure);
+            }
+        });
+    if spawned.is_err() {
+        let job = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some((task, failure)) = job {
+            finish(task, failure);
         }
     }
 }

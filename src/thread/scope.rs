@@ -140,7 +140,7 @@ impl<F: FnOnce() -> T, T> Body<F, T> {
     fn run(self) {
         let Body { f, packet } = self;
         // Cancellation unwinds too: it is stored as `Err(Cancelled)`.
-        let result = panic::catch_unwind(AssertUnwindSafe(f));
+        let result = crate::rt::unwinding::catch_unwind(f);
         *packet.result.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
         drop(packet);
     }
@@ -308,10 +308,10 @@ where
         scope: PhantomData,
         env: PhantomData,
     };
-    let result = panic::catch_unwind(AssertUnwindSafe(|| f(&scope)));
+    let result = crate::rt::unwinding::catch_unwind(|| f(&scope));
     scope.data.wait_all();
     match result {
-        Err(payload) => panic::resume_unwind(payload),
+        Err(payload) => crate::rt::unwinding::resume_unwind(payload),
         Ok(value) => {
             // A cancel that arrived during the wait unwinds from here,
             // now that nothing borrowed is in use.
