@@ -48,6 +48,8 @@
 
 mod blocking;
 pub mod fs;
+#[cfg(feature = "hook")]
+pub mod hook;
 mod io;
 pub mod net;
 mod observe;

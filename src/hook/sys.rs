@@ -1,0 +1,126 @@
+//! The real system calls behind every hook, made with `syscall(2)`
+//! directly so that they never come back into the hooks (the hooks *are*
+//! `read`, `write`, `close`... in the final binary).
+//!
+//! Raw system calls, not `dlsym(RTLD_NEXT, ...)`: they need no lazy
+//! symbol lookup (which takes the dynamic linker's lock and may allocate,
+//! both forbidden in a signal handler), and for these calls glibc's
+//! wrappers add nothing but errno handling, which `syscall(2)` does too:
+//! it returns -1 and sets `errno` on failure. Where an architecture lacks
+//! a call (`poll`, `select`, `dup2` on aarch64) the universal one
+//! (`ppoll`, `pselect6`, `dup3`) stands in.
+//!
+//! Every function here is `unsafe` with the contract of the system call
+//! it makes: pointer arguments must be valid for the kernel's access, as
+//! `man 2 <call>` describes.
+
+use libc::{c_int, c_long, c_void, size_t, sockaddr, socklen_t};
+
+/// `errno` of the calling thread.
+#[inline]
+pub(super) fn errno() -> c_int {
+    // SAFETY: __errno_location returns the calling thread's errno slot,
+    // valid for the thread's life.
+    unsafe { *libc::__errno_location() }
+}
+
+/// Sets `errno` of the calling thread.
+#[inline]
+pub(super) fn set_errno(e: c_int) {
+    // SAFETY: as in `errno`.
+    unsafe { *libc::__errno_location() = e };
+}
+
+/// `syscall(2)` with up to six integer arguments.
+///
+/// # Safety
+/// The arguments must satisfy the contract of system call `n`.
+#[inline(always)]
+unsafe fn call6(n: c_long, a: [c_long; 6]) -> c_long {
+    // SAFETY: the caller upholds system call `n`'s contract.
+    unsafe { libc::syscall(n, a[0], a[1], a[2], a[3], a[4], a[5]) }
+}
+
+macro_rules! raw {
+    ($( $(#[$m:meta])* fn $name:ident($($arg:ident : $ty:ty),*) -> $ret:ty = $nr:expr; )*) => {$(
+        $(#[$m])*
+        /// # Safety
+        /// The system call's own contract (`man 2`): pointers valid for
+        /// the kernel's reads and writes of the given lengths.
+        #[inline]
+        pub(super) unsafe fn $name($($arg: $ty),*) -> $ret {
+            let mut a = [0 as c_long; 6];
+            let mut _i = 0;
+            $( a[_i] = $arg as c_long; _i += 1; )*
+            // SAFETY: forwarded from this function's contract.
+            unsafe { call6($nr, a) as $ret }
+        }
+    )*};
+}
+
+raw! {
+    /// `read(2)`.
+    fn read(fd: c_int, buf: *mut c_void, n: size_t) -> isize = libc::SYS_read;
+    /// `write(2)`.
+    fn write(fd: c_int, buf: *const c_void, n: size_t) -> isize = libc::SYS_write;
+    /// `readv(2)`.
+    fn readv(fd: c_int, iov: *const libc::iovec, n: c_int) -> isize = libc::SYS_readv;
+    /// `writev(2)`.
+    fn writev(fd: c_int, iov: *const libc::iovec, n: c_int) -> isize = libc::SYS_writev;
+    /// `recvfrom(2)` (`recv` is `recvfrom` with no address).
+    fn recvfrom(fd: c_int, buf: *mut c_void, n: size_t, flags: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> isize = libc::SYS_recvfrom;
+    /// `sendto(2)` (`send` is `sendto` with no address).
+    fn sendto(fd: c_int, buf: *const c_void, n: size_t, flags: c_int, addr: *const sockaddr, len: socklen_t) -> isize = libc::SYS_sendto;
+    /// `recvmsg(2)`.
+    fn recvmsg(fd: c_int, msg: *mut libc::msghdr, flags: c_int) -> isize = libc::SYS_recvmsg;
+    /// `sendmsg(2)`.
+    fn sendmsg(fd: c_int, msg: *const libc::msghdr, flags: c_int) -> isize = libc::SYS_sendmsg;
+    /// `connect(2)`.
+    fn connect(fd: c_int, addr: *const sockaddr, len: socklen_t) -> c_int = libc::SYS_connect;
+    /// `accept4(2)` (`accept` is `accept4` with no flags).
+    fn accept4(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t, flags: c_int) -> c_int = libc::SYS_accept4;
+    /// `close(2)`.
+    fn close(fd: c_int) -> c_int = libc::SYS_close;
+    /// `dup(2)`.
+    fn dup(fd: c_int) -> c_int = libc::SYS_dup;
+    /// `dup3(2)`.
+    fn dup3(old: c_int, new: c_int, flags: c_int) -> c_int = libc::SYS_dup3;
+    /// `fcntl(2)`; `arg` is the third argument whatever its type.
+    fn fcntl(fd: c_int, cmd: c_int, arg: c_long) -> c_int = libc::SYS_fcntl;
+    /// `ioctl(2)`.
+    fn ioctl(fd: c_int, request: libc::c_ulong, arg: *mut c_void) -> c_int = libc::SYS_ioctl;
+    /// `fstat(2)`.
+    fn fstat(fd: c_int, st: *mut libc::stat) -> c_int = libc::SYS_fstat;
+    /// `getsockopt(2)`.
+    fn getsockopt(fd: c_int, level: c_int, name: c_int, val: *mut c_void, len: *mut socklen_t) -> c_int = libc::SYS_getsockopt;
+    /// `getpeername(2)`.
+    fn getpeername(fd: c_int, addr: *mut sockaddr, len: *mut socklen_t) -> c_int = libc::SYS_getpeername;
+    /// `ppoll(2)` without a signal mask; the kernel writes the time left
+    /// into `*ts`, so pass a copy.
+    fn ppoll(fds: *mut libc::pollfd, n: libc::nfds_t, ts: *mut libc::timespec, mask: *const libc::sigset_t, mask_len: size_t) -> c_int = libc::SYS_ppoll;
+    /// `pselect6(2)`; the kernel writes the time left into `*ts`.
+    fn pselect6(n: c_int, r: *mut libc::fd_set, w: *mut libc::fd_set, e: *mut libc::fd_set, ts: *mut libc::timespec, mask: *const c_void) -> c_int = libc::SYS_pselect6;
+    /// `nanosleep(2)`.
+    fn nanosleep(req: *const libc::timespec, rem: *mut libc::timespec) -> c_int = libc::SYS_nanosleep;
+    /// `clock_nanosleep(2)`: -1 and `errno` on failure (the libc function
+    /// returns the error number instead).
+    fn clock_nanosleep(clock: libc::clockid_t, flags: c_int, req: *const libc::timespec, rem: *mut libc::timespec) -> c_int = libc::SYS_clock_nanosleep;
+}
+
+/// `dup2(2)`: `dup3` where the architecture has no `dup2`, with `dup2`'s
+/// rule for `old == new` (return it if it is open, else `EBADF`).
+///
+/// # Safety
+/// None beyond `dup2`'s: it only manipulates descriptor numbers.
+pub(super) unsafe fn dup2(old: c_int, new: c_int) -> c_int {
+    if old == new {
+        // SAFETY: F_GETFD only reads the descriptor's flags.
+        return if unsafe { fcntl(old, libc::F_GETFD, 0) } == -1 {
+            -1
+        } else {
+            new
+        };
+    }
+    // SAFETY: forwarded from this function's contract.
+    unsafe { dup3(old, new, 0) }
+}

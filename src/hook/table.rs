@@ -1,0 +1,313 @@
+//! What weft knows about each file descriptor number: whether a coroutine
+//! may park on it, and its registration with a worker's poller.
+//!
+//! One [`Slot`] per descriptor number, in chunks of [`CHUNK`] slots that
+//! are allocated the first time a *coroutine* touches a number in their
+//! range and never freed (16 KiB each; a process with a million
+//! descriptors uses 16 MiB). Reading a slot never allocates and never
+//! locks, so the pass-through paths (plain threads, signal handlers) can
+//! ask "did weft switch this descriptor?" at the cost of two atomic loads.
+//!
+//! A slot's [`state`](Slot::state) is one of:
+//!
+//! - [`UNKNOWN`]: never examined, or forgotten since (`close`, `dup2` onto
+//!   it, the user cleared `O_NONBLOCK` on a pass-through descriptor). The
+//!   next coroutine call examines it ([`classify`]).
+//! - [`PASS`]: not a socket, or a socket the *user* (or mio, or weft::net)
+//!   put in non-blocking mode: every call goes straight to the kernel.
+//! - [`SWITCHED`]: a socket the user left blocking; weft set `O_NONBLOCK`
+//!   underneath, and the hooks make it look blocking again, on coroutines
+//!   (park) and plain threads (`poll(2)`) alike.
+//!
+//! The registration ([`Watch`]) is reference counted: a coroutine waiting
+//! on it holds a clone, and `close` takes the slot's own count out. The
+//! clone-versus-take race is settled by a one-byte spin lock per slot,
+//! held for a load and a count increment only.
+
+use std::alloc::{Layout, alloc_zeroed};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+
+use libc::c_int;
+
+use super::sys;
+use crate::io::registration::Registration;
+
+/// Never examined (or forgotten): a coroutine call examines it first.
+pub(super) const UNKNOWN: u8 = 0;
+/// Straight to the kernel: not a socket, or non-blocking by choice.
+pub(super) const PASS: u8 = 1;
+/// A blocking socket that weft made non-blocking underneath.
+pub(super) const SWITCHED: u8 = 2;
+
+/// Slots per chunk.
+const CHUNK: usize = 1024;
+/// Chunks: descriptors `0..CHUNK * CHUNKS` are tracked; higher numbers
+/// always pass through to the kernel (and block a worker, as without the
+/// feature).
+const CHUNKS: usize = 1024;
+
+static TABLE: [AtomicPtr<Slot>; CHUNKS] = [const { AtomicPtr::new(std::ptr::null_mut()) }; CHUNKS];
+
+/// A descriptor's registration with a worker's poller, made on the first
+/// wait of a coroutine on it.
+pub(super) struct Watch {
+    pub(super) reg: Registration,
+    /// Set by `close` (or `dup2` onto the number): a waiter that wakes
+    /// returns `EBADF` instead of retrying on a number that may already
+    /// name another file.
+    closed: AtomicBool,
+}
+
+impl Watch {
+    /// Whether the descriptor was closed while this watch was installed.
+    pub(super) fn is_closed(&self) -> bool {
+        self.closed.load(Ordering::Acquire)
+    }
+}
+
+/// What weft knows about one descriptor number. All-zero bytes are a
+/// valid, empty slot (chunks come from `alloc_zeroed`).
+pub(super) struct Slot {
+    state: AtomicU8,
+    lock: AtomicBool,
+    /// `Arc::into_raw` of the installed watch, or null. Read freely, but
+    /// changed, and turned into a counted clone, only under `lock`.
+    watch: AtomicPtr<Watch>,
+}
+
+impl Slot {
+    /// The slot's state.
+    #[inline]
+    pub(super) fn state(&self) -> u8 {
+        self.state.load(Ordering::Acquire)
+    }
+
+    pub(super) fn set_state(&self, state: u8) {
+        self.state.store(state, Ordering::Release);
+    }
+
+    /// Runs `f` with the slot's lock held.
+    fn locked<R>(&self, f: impl FnOnce() -> R) -> R {
+        while self
+            .lock
+            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
+            .is_err()
+        {
+            std::hint::spin_loop();
+        }
+        let result = f();
+        self.lock.store(false, Ordering::Release);
+        result
+    }
+
+    /// A clone of the installed watch.
+    pub(super) fn watch(&self) -> Option<Arc<Watch>> {
+        if self.watch.load(Ordering::Acquire).is_null() {
+            return None;
+        }
+        self.locked(|| {
+            let ptr = self.watch.load(Ordering::Acquire);
+            if ptr.is_null() {
+                return None;
+            }
+            // SAFETY: a non-null pointer is `Arc::into_raw` of a watch whose
+            // count the slot owns; under the lock nobody can take it out,
+            // so the count stays at least one while we add ours.
+            unsafe {
+                Arc::increment_strong_count(ptr);
+                Some(Arc::from_raw(ptr))
+            }
+        })
+    }
+
+    /// Installs `watch` unless one is installed already; returns (a clone
+    /// of) the one in place.
+    pub(super) fn install(&self, watch: Arc<Watch>) -> Arc<Watch> {
+        let raw = Arc::into_raw(watch).cast_mut();
+        let kept = self.locked(|| {
+            let mut kept = self.watch.load(Ordering::Acquire);
+            if kept.is_null() {
+                self.watch.store(raw, Ordering::Release);
+                kept = raw;
+            }
+            // SAFETY: `kept` is installed and the slot owns a count of it,
+            // which nobody can take while we hold the lock.
+            unsafe { Arc::increment_strong_count(kept) };
+            kept
+        });
+        if kept != raw {
+            // SAFETY: `raw` came from Arc::into_raw above and was not
+            // stored: take its count back.
+            drop(unsafe { Arc::from_raw(raw) });
+        }
+        // SAFETY: the count added under the lock above.
+        unsafe { Arc::from_raw(kept) }
+    }
+
+    /// Takes the watch out (a `close`), marks it closed, removes the
+    /// descriptor from its poller while it is still open, and wakes its
+    /// waiters. Takes no lock when there is no watch.
+    fn forget_watch(&self) {
+        if self.watch.load(Ordering::Acquire).is_null() {
+            return;
+        }
+        let raw = self.locked(|| self.watch.swap(std::ptr::null_mut(), Ordering::AcqRel));
+        if raw.is_null() {
+            return;
+        }
+        // SAFETY: the slot's count, taken out under the lock.
+        let watch = unsafe { Arc::from_raw(raw) };
+        watch.closed.store(true, Ordering::Release);
+        watch.reg.deregister_now();
+    }
+}
+
+/// The slot of `fd`, if its chunk exists. Never allocates.
+#[inline]
+pub(super) fn slot(fd: c_int) -> Option<&'static Slot> {
+    let fd = usize::try_from(fd).ok()?;
+    let chunk = TABLE.get(fd / CHUNK)?.load(Ordering::Acquire);
+    if chunk.is_null() {
+        return None;
+    }
+    // SAFETY: a non-null chunk is a leaked, never freed array of CHUNK
+    // slots, and `fd % CHUNK < CHUNK`.
+    Some(unsafe { &*chunk.add(fd % CHUNK) })
+}
+
+/// The state of `fd` (`UNKNOWN` if never tracked). Never allocates.
+#[inline]
+pub(super) fn state(fd: c_int) -> u8 {
+    slot(fd).map_or(UNKNOWN, Slot::state)
+}
+
+/// The slot of `fd`, allocating its chunk on first use. `None` for
+/// negative or untracked (too high) numbers.
+pub(super) fn slot_or_create(fd: c_int) -> Option<&'static Slot> {
+    if let Some(slot) = slot(fd) {
+        return Some(slot);
+    }
+    let index = usize::try_from(fd).ok()?;
+    let entry = TABLE.get(index / CHUNK)?;
+    let layout = Layout::new::<[Slot; CHUNK]>();
+    // SAFETY: the layout has a non-zero size.
+    let fresh = unsafe { alloc_zeroed(layout) }.cast::<Slot>();
+    if fresh.is_null() {
+        return None;
+    }
+    if entry
+        .compare_exchange(
+            std::ptr::null_mut(),
+            fresh,
+            Ordering::AcqRel,
+            Ordering::Acquire,
+        )
+        .is_err()
+    {
+        // SAFETY: `fresh` was allocated above with `layout` and never
+        // published.
+        unsafe { std::alloc::dealloc(fresh.cast(), layout) };
+    }
+    slot(fd)
+}
+
+/// The state of `fd` for a call from a coroutine, examining the
+/// descriptor first if it is `UNKNOWN`: a socket in blocking mode becomes
+/// `SWITCHED` (weft sets `O_NONBLOCK`), anything else `PASS`.
+pub(super) fn classify(fd: c_int) -> (u8, Option<&'static Slot>) {
+    let Some(slot) = slot_or_create(fd) else {
+        return (PASS, None);
+    };
+    let state = slot.state();
+    if state != UNKNOWN {
+        return (state, Some(slot));
+    }
+    let examined = examine(fd);
+    if examined == UNKNOWN {
+        // Not an open descriptor: let the call itself fail with EBADF.
+        return (PASS, Some(slot));
+    }
+    match slot
+        .state
+        .compare_exchange(UNKNOWN, examined, Ordering::AcqRel, Ordering::Acquire)
+    {
+        Ok(_) => (examined, Some(slot)),
+        Err(now) => (now, Some(slot)),
+    }
+}
+
+/// Looks at an `UNKNOWN` descriptor: `SWITCHED` (and switched), `PASS`,
+/// or `UNKNOWN` if it is not open. Preserves `errno`.
+fn examine(fd: c_int) -> u8 {
+    let saved = sys::errno();
+    let result = (|| {
+        // SAFETY: an all-zero `stat` is a valid value for the kernel to fill.
+        let mut st: libc::stat = unsafe { std::mem::zeroed() };
+        // SAFETY: `st` is a valid, exclusively borrowed stat buffer.
+        if unsafe { sys::fstat(fd, &mut st) } == -1 {
+            return UNKNOWN;
+        }
+        if st.st_mode & libc::S_IFMT != libc::S_IFSOCK {
+            return PASS;
+        }
+        // SAFETY: F_GETFL/F_SETFL only read and change status flags.
+        let flags = unsafe { sys::fcntl(fd, libc::F_GETFL, 0) };
+        if flags == -1 || flags & libc::O_NONBLOCK != 0 {
+            return PASS;
+        }
+        // SAFETY: as above.
+        if unsafe {
+            sys::fcntl(
+                fd,
+                libc::F_SETFL,
+                (flags | libc::O_NONBLOCK) as libc::c_long,
+            )
+        } == -1
+        {
+            return PASS;
+        }
+        SWITCHED
+    })();
+    sys::set_errno(saved);
+    result
+}
+
+/// Forgets everything about `fd` before its number is closed or reused
+/// (`close`, the target of `dup2`/`dup3`): state back to `UNKNOWN`, the
+/// registration removed from its poller and its waiters woken. Without a
+/// watch this is two atomic operations and takes no lock.
+#[inline]
+pub(super) fn forget(fd: c_int) {
+    if let Some(slot) = slot(fd) {
+        if slot.state() != UNKNOWN {
+            slot.set_state(UNKNOWN);
+        }
+        slot.forget_watch();
+    }
+}
+
+/// `new` is a duplicate of `old` (`dup`, `dup2`, `dup3`, `F_DUPFD`): it
+/// shares `old`'s file description, so it inherits its state. Not its
+/// registration: a poller registration is per descriptor number.
+pub(super) fn copy(old: c_int, new: c_int) {
+    let state = state(old);
+    if state == UNKNOWN {
+        if let Some(slot) = slot(new) {
+            slot.set_state(UNKNOWN);
+        }
+        return;
+    }
+    if let Some(slot) = slot_or_create(new) {
+        slot.set_state(state);
+    }
+}
+
+/// Makes a watch for `fd` registered with the current worker's poller.
+pub(super) fn new_watch(fd: c_int) -> Option<Arc<Watch>> {
+    let reg = Registration::new(fd).ok()?;
+    Some(Arc::new(Watch {
+        reg,
+        closed: AtomicBool::new(false),
+    }))
+}
