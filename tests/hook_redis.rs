@@ -41,7 +41,10 @@ impl Server {
             if let Ok(Some(status)) = server.child.try_wait() {
                 panic!("redis-server exited at start: {status}");
             }
-            assert!(Instant::now() < deadline, "redis-server did not listen in 20 s");
+            assert!(
+                Instant::now() < deadline,
+                "redis-server did not listen in 20 s"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
         server
@@ -124,7 +127,11 @@ fn a_thousand_coroutines_use_the_sync_client_while_blpops_are_parked() {
                         let mut con = client.get_connection().unwrap();
                         let key = format!("key-{i}");
                         let value = format!("value-{i}");
-                        let () = redis::cmd("SET").arg(&key).arg(&value).query(&mut con).unwrap();
+                        let () = redis::cmd("SET")
+                            .arg(&key)
+                            .arg(&value)
+                            .query(&mut con)
+                            .unwrap();
                         let back: String = redis::cmd("GET").arg(&key).query(&mut con).unwrap();
                         assert_eq!(back, value);
                     })
@@ -139,7 +146,11 @@ fn a_thousand_coroutines_use_the_sync_client_while_blpops_are_parked() {
             }
             let mut con = client.get_connection().unwrap();
             for list in ["jobs-a", "jobs-b"] {
-                let _: i64 = redis::cmd("LPUSH").arg(list).arg("go").query(&mut con).unwrap();
+                let _: i64 = redis::cmd("LPUSH")
+                    .arg(list)
+                    .arg("go")
+                    .query(&mut con)
+                    .unwrap();
             }
             let mut waited = Duration::ZERO;
             for (b, list) in blpops.into_iter().zip(["jobs-a", "jobs-b"]) {

@@ -244,7 +244,10 @@ fn install_sigusr1() {
         action.sa_sigaction = on_sigusr1 as *const () as usize;
         action.sa_flags = 0;
         libc::sigemptyset(&mut action.sa_mask);
-        assert_eq!(libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()), 0);
+        assert_eq!(
+            libc::sigaction(libc::SIGUSR1, &action, std::ptr::null_mut()),
+            0
+        );
     }
 }
 
@@ -340,8 +343,9 @@ fn a_connect_in_a_coroutine_parks_and_reports_refusal() {
             assert_eq!(err.kind(), io::ErrorKind::ConnectionRefused);
             // connect_timeout goes through the hooked poll.
             let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let s = TcpStream::connect_timeout(&listener.local_addr().unwrap(), Duration::from_secs(5))
-                .unwrap();
+            let s =
+                TcpStream::connect_timeout(&listener.local_addr().unwrap(), Duration::from_secs(5))
+                    .unwrap();
             assert_eq!(status_flags(s.as_raw_fd()) & libc::O_NONBLOCK, 0);
         });
     });
