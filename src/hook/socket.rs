@@ -107,7 +107,7 @@ fn io_flags(fd: c_int, interest: usize, flags: c_int, mut op: impl FnMut() -> ss
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t {
     // SAFETY: forwarded from this function's contract.
-    io(fd, READ, || unsafe { sys::read(fd, buf, n) })
+    io(fd, READ, move || unsafe { sys::read(fd, buf, n) })
 }
 
 /// `write(2)`, parking a coroutine on a blocking socket.
@@ -117,7 +117,7 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
     // SAFETY: forwarded from this function's contract.
-    io(fd, WRITE, || unsafe { sys::write(fd, buf, n) })
+    io(fd, WRITE, move || unsafe { sys::write(fd, buf, n) })
 }
 
 /// `readv(2)`, parking a coroutine on a blocking socket.
@@ -127,7 +127,7 @@ pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssiz
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn readv(fd: c_int, iov: *const libc::iovec, n: c_int) -> ssize_t {
     // SAFETY: forwarded from this function's contract.
-    io(fd, READ, || unsafe { sys::readv(fd, iov, n) })
+    io(fd, READ, move || unsafe { sys::readv(fd, iov, n) })
 }
 
 /// `writev(2)`, parking a coroutine on a blocking socket.
@@ -137,7 +137,7 @@ pub unsafe extern "C" fn readv(fd: c_int, iov: *const libc::iovec, n: c_int) -> 
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn writev(fd: c_int, iov: *const libc::iovec, n: c_int) -> ssize_t {
     // SAFETY: forwarded from this function's contract.
-    io(fd, WRITE, || unsafe { sys::writev(fd, iov, n) })
+    io(fd, WRITE, move || unsafe { sys::writev(fd, iov, n) })
 }
 
 /// `recv(2)`, parking a coroutine on a blocking socket.
@@ -146,7 +146,7 @@ pub unsafe extern "C" fn writev(fd: c_int, iov: *const libc::iovec, n: c_int) ->
 /// `recv(2)`'s contract: `buf` valid for `n` bytes of writes.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn recv(fd: c_int, buf: *mut c_void, n: size_t, flags: c_int) -> ssize_t {
-    io_flags(fd, READ, flags, || {
+    io_flags(fd, READ, flags, move || {
         // SAFETY: forwarded from this function's contract; no address.
         unsafe {
             sys::recvfrom(
@@ -175,7 +175,7 @@ pub unsafe extern "C" fn recvfrom(
     len: *mut socklen_t,
 ) -> ssize_t {
     // SAFETY: forwarded from this function's contract.
-    io_flags(fd, READ, flags, || unsafe {
+    io_flags(fd, READ, flags, move || unsafe {
         sys::recvfrom(fd, buf, n, flags, addr, len)
     })
 }
@@ -187,7 +187,9 @@ pub unsafe extern "C" fn recvfrom(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut libc::msghdr, flags: c_int) -> ssize_t {
     // SAFETY: forwarded from this function's contract.
-    io_flags(fd, READ, flags, || unsafe { sys::recvmsg(fd, msg, flags) })
+    io_flags(fd, READ, flags, move || unsafe {
+        sys::recvmsg(fd, msg, flags)
+    })
 }
 
 /// `send(2)`, parking a coroutine on a blocking socket.
@@ -196,7 +198,7 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut libc::msghdr, flags: c_int
 /// `send(2)`'s contract: `buf` valid for `n` bytes of reads.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, n: size_t, flags: c_int) -> ssize_t {
-    io_flags(fd, WRITE, flags, || {
+    io_flags(fd, WRITE, flags, move || {
         // SAFETY: forwarded from this function's contract; no address.
         unsafe { sys::sendto(fd, buf, n, flags, std::ptr::null(), 0) }
     })
@@ -216,7 +218,7 @@ pub unsafe extern "C" fn sendto(
     len: socklen_t,
 ) -> ssize_t {
     // SAFETY: forwarded from this function's contract.
-    io_flags(fd, WRITE, flags, || unsafe {
+    io_flags(fd, WRITE, flags, move || unsafe {
         sys::sendto(fd, buf, n, flags, addr, len)
     })
 }
@@ -228,7 +230,9 @@ pub unsafe extern "C" fn sendto(
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn sendmsg(fd: c_int, msg: *const libc::msghdr, flags: c_int) -> ssize_t {
     // SAFETY: forwarded from this function's contract.
-    io_flags(fd, WRITE, flags, || unsafe { sys::sendmsg(fd, msg, flags) })
+    io_flags(fd, WRITE, flags, move || unsafe {
+        sys::sendmsg(fd, msg, flags)
+    })
 }
 
 /// `accept(2)`, parking a coroutine on a blocking listener.
@@ -254,8 +258,11 @@ pub unsafe extern "C" fn accept4(
     flags: c_int,
 ) -> c_int {
     // SAFETY: forwarded from this function's contract.
-    let new = io(fd, READ, || unsafe { sys::accept4(fd, addr, len, flags) }
-        as ssize_t) as c_int;
+    let new = io(
+        fd,
+        READ,
+        move || unsafe { sys::accept4(fd, addr, len, flags) } as ssize_t,
+    ) as c_int;
     if new >= 0 {
         // A number reused without passing through the hooked `close`
         // (a raw system call) must not inherit a stale state.
