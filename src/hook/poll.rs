@@ -6,8 +6,16 @@
 //! the kernel with a zero timeout, and parks on all of them until one
 //! reports an edge or the timeout passes, then asks again.
 //!
-//! A zero timeout, a plain thread, or a `ppoll` with a signal mask (which
-//! a coroutine cannot honour: the mask belongs to the worker thread) go
+//! `epoll_wait` and `epoll_pwait` are the nested event loop's case (a
+//! library that runs a private tokio or mio loop inside a coroutine): an
+//! epoll descriptor is itself pollable, readable when its ready list is
+//! not empty, so the coroutine parks on the *inner* epoll descriptor's
+//! readiness, registered with the worker's poller, and then collects the
+//! events with a zero-timeout `epoll_wait`.
+//!
+//! A zero timeout, a plain thread (the worker's own loop included: it is
+//! never "in a coroutine"), or a call with a signal mask (which a
+//! coroutine cannot honour: the mask belongs to the worker thread) go
 //! straight to the kernel.
 
 use std::sync::Arc;
@@ -190,6 +198,61 @@ pub unsafe extern "C" fn select(
         };
     }
     count
+}
+
+/// `epoll_wait(2)`; parks a coroutine on the epoll descriptor itself.
+///
+/// # Safety
+/// `epoll_wait(2)`'s contract: `events` valid for `max` entries.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn epoll_wait(
+    epfd: c_int,
+    events: *mut libc::epoll_event,
+    max: c_int,
+    timeout_ms: c_int,
+) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { epoll_pwait(epfd, events, max, timeout_ms, std::ptr::null()) }
+}
+
+/// `epoll_pwait(2)`; parks a coroutine when no signal mask is given.
+///
+/// # Safety
+/// `epoll_pwait(2)`'s contract: `events` valid for `max` entries, `mask`
+/// null or valid.
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn epoll_pwait(
+    epfd: c_int,
+    events: *mut libc::epoll_event,
+    max: c_int,
+    timeout_ms: c_int,
+    mask: *const libc::sigset_t,
+) -> c_int {
+    let mask_len = if mask.is_null() { 0 } else { 8 };
+    if timeout_ms == 0 || !mask.is_null() || !crate::rt::worker::in_coroutine() {
+        // SAFETY: forwarded from this function's contract.
+        return unsafe { sys::epoll_pwait(epfd, events, max, timeout_ms, mask, mask_len) };
+    }
+    let deadline = (timeout_ms > 0)
+        .then(|| Instant::now().checked_add(Duration::from_millis(timeout_ms as u64)))
+        .flatten();
+    loop {
+        // SAFETY: forwarded from this function's contract; no wait.
+        let n = unsafe { sys::epoll_pwait(epfd, events, max, 0, std::ptr::null(), 0) };
+        if n != 0 {
+            return n;
+        }
+        let mut inner = [pollfd {
+            fd: epfd,
+            events: libc::POLLIN,
+            revents: 0,
+        }];
+        match coroutine_poll(&mut inner, deadline) {
+            0 => return 0,
+            -1 => return -1,
+            _ => {}
+        }
+    }
 }
 
 /// The poll set as a slice (empty for `n == 0`, whatever the pointer).
