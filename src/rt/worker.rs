@@ -406,6 +406,12 @@ pub(crate) fn run_worker(
         budget: Cell::new(crate::rt::coop::BUDGET),
         trimmed_at: Cell::new(0),
     };
+    #[cfg(target_os = "linux")]
+    worker.remote.tid.store(
+        // SAFETY: gettid has no preconditions.
+        unsafe { libc::gettid() },
+        std::sync::atomic::Ordering::Relaxed,
+    );
     WORKER.with(|w| w.set(&worker));
     worker.run();
     WORKER.with(|w| w.set(ptr::null()));
