@@ -350,3 +350,37 @@ fn a_connect_in_a_coroutine_parks_and_reports_refusal() {
         });
     });
 }
+
+#[test]
+fn a_unix_connect_to_a_full_backlog_waits_instead_of_failing() {
+    common::with_timeout(60, || {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("sock");
+        let rt = common::runtime(2);
+        rt.block_on(move || {
+            // A backlog of 4: the fifth connect finds it full.
+            let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)
+                .unwrap();
+            socket.bind(&socket2::SockAddr::unix(&path).unwrap()).unwrap();
+            socket.listen(4).unwrap();
+            let listener = std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(socket));
+            let connects: Vec<_> = (0..100)
+                .map(|_| {
+                    let path = path.clone();
+                    weft::spawn(move || std::os::unix::net::UnixStream::connect(&path).map(drop))
+                })
+                .collect();
+            weft::sleep(Duration::from_millis(200));
+            let accepter = weft::spawn(move || {
+                for _ in 0..100 {
+                    listener.accept().unwrap();
+                }
+            });
+            for c in connects {
+                // A blocking connect waits for room; it never says WouldBlock.
+                c.join().unwrap().unwrap();
+            }
+            accepter.join().unwrap();
+        });
+    });
+}

@@ -20,7 +20,7 @@
 //!
 //! Calls with `MSG_DONTWAIT` never wait, as in the kernel.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use libc::{c_int, c_void, size_t, sockaddr, socklen_t, ssize_t};
 
@@ -273,7 +273,8 @@ pub unsafe extern "C" fn accept4(
 
 /// `connect(2)`. On a blocking socket in a coroutine: start the
 /// connection, park until it is writable (up to `SO_SNDTIMEO`, as Linux
-/// does), and return its outcome (`SO_ERROR`).
+/// does), and return its outcome (`SO_ERROR`). A Unix socket whose
+/// listener's backlog is full (`EAGAIN`) is retried after a pause.
 ///
 /// # Safety
 /// `connect(2)`'s contract: `addr` valid for `len` bytes.
@@ -283,12 +284,36 @@ pub unsafe extern "C" fn connect(fd: c_int, addr: *const sockaddr, len: socklen_
         // Switch a blocking socket first, or the connect blocks the worker.
         table::classify(fd);
     }
-    // SAFETY: forwarded from this function's contract.
-    let r = unsafe { sys::connect(fd, addr, len) };
-    if r == 0 || errno() != libc::EINPROGRESS || table::state(fd) != SWITCHED {
-        return r;
+    let mut backoff = Duration::from_millis(1);
+    loop {
+        // SAFETY: forwarded from this function's contract.
+        let r = unsafe { sys::connect(fd, addr, len) };
+        if r == 0 || table::state(fd) != SWITCHED {
+            return r;
+        }
+        match errno() {
+            libc::EINPROGRESS => return finish_connect(fd),
+            // A Unix stream socket whose listener's backlog is full: a
+            // blocking connect waits for room, and no readiness event
+            // says when there is some. Retry after a pause that doubles
+            // up to 64 ms, as weft::net does.
+            libc::EAGAIN => {
+                pause(backoff);
+                backoff = (backoff * 2).min(Duration::from_millis(64));
+            }
+            _ => return r,
+        }
     }
-    finish_connect(fd)
+}
+
+/// Sleeps `dur`: parks a coroutine (through the hooked sleep's path),
+/// blocks a thread.
+fn pause(dur: Duration) {
+    let ts = wait::timespec(dur);
+    let saved = errno();
+    // SAFETY: a valid timespec and no remainder wanted.
+    unsafe { super::sleep::nanosleep(&ts, std::ptr::null_mut()) };
+    set_errno(saved);
 }
 
 /// Waits for a connection started on a switched socket and returns what

@@ -148,7 +148,7 @@ impl Slot {
     /// Takes the watch out (a `close`), marks it closed, removes the
     /// descriptor from its poller while it is still open, and wakes its
     /// waiters. Takes no lock when there is no watch.
-    fn forget_watch(&self) {
+    pub(super) fn forget_watch(&self) {
         if self.watch.load(Ordering::Acquire).is_null() {
             return;
         }

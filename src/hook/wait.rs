@@ -56,10 +56,13 @@ pub(super) fn deadline(fd: c_int, interest: usize) -> Option<Instant> {
 /// down). `None` if it cannot be registered: the caller then waits in
 /// `poll(2)`, blocking the worker as it would have without the feature.
 pub(super) fn watch(fd: c_int, slot: &'static Slot) -> Option<Arc<Watch>> {
-    if let Some(watch) = slot.watch()
-        && !watch.reg.is_closed()
-    {
-        return Some(watch);
+    if let Some(watch) = slot.watch() {
+        if !watch.reg.is_closed() {
+            return Some(watch);
+        }
+        // Registered by a runtime that has shut down: nobody polls it any
+        // more. Take it out and register with this worker.
+        slot.forget_watch();
     }
     let saved = sys::errno();
     let fresh = table::new_watch(fd);
