@@ -359,11 +359,14 @@ fn a_unix_connect_to_a_full_backlog_waits_instead_of_failing() {
         let rt = common::runtime(2);
         rt.block_on(move || {
             // A backlog of 4: the fifth connect finds it full.
-            let socket = socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None)
+            let socket =
+                socket2::Socket::new(socket2::Domain::UNIX, socket2::Type::STREAM, None).unwrap();
+            socket
+                .bind(&socket2::SockAddr::unix(&path).unwrap())
                 .unwrap();
-            socket.bind(&socket2::SockAddr::unix(&path).unwrap()).unwrap();
             socket.listen(4).unwrap();
-            let listener = std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(socket));
+            let listener =
+                std::os::unix::net::UnixListener::from(std::os::fd::OwnedFd::from(socket));
             let connects: Vec<_> = (0..100)
                 .map(|_| {
                     let path = path.clone();

@@ -15,6 +15,7 @@
 //! | file | job |
 //! |---|---|
 //! | `table.rs` | what weft knows about each descriptor number |
+//! | `cell.rs` | a slot's registration; the register-versus-close race |
 //! | `socket.rs` | `read`, `write`, `recv*`, `send*`, `accept*`, `connect` |
 //! | `poll.rs` | `poll`, `ppoll`, `select` |
 //! | `sleep.rs` | `nanosleep`, `clock_nanosleep`, `usleep`, `sleep` |
@@ -29,6 +30,7 @@
 #[cfg(not(target_os = "linux"))]
 compile_error!("weft's `hook` feature interposes Linux libc calls and builds only on Linux");
 
+mod cell;
 mod dns;
 mod fdctl;
 mod poll;

@@ -22,11 +22,14 @@
 //! The registration ([`Watch`]) is reference counted: a coroutine waiting
 //! on it holds a clone, and `close` takes the slot's own count out. The
 //! clone-versus-take race is settled by a one-byte spin lock per slot,
-//! held for a load and a count increment only.
+//! held for a load and a count increment only; the register-versus-close
+//! race by a generation (`cell.rs`).
 
 use std::alloc::{Layout, alloc_zeroed};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+
+use super::cell::WatchCell;
 
 use libc::c_int;
 
@@ -70,10 +73,9 @@ impl Watch {
 /// valid, empty slot (chunks come from `alloc_zeroed`).
 pub(super) struct Slot {
     state: AtomicU8,
-    lock: AtomicBool,
-    /// `Arc::into_raw` of the installed watch, or null. Read freely, but
-    /// changed, and turned into a counted clone, only under `lock`.
-    watch: AtomicPtr<Watch>,
+    /// The registration, and the close-versus-register protocol
+    /// (`cell.rs`).
+    watch: WatchCell<Watch>,
 }
 
 impl Slot {
@@ -87,79 +89,40 @@ impl Slot {
         self.state.store(state, Ordering::Release);
     }
 
-    /// Runs `f` with the slot's lock held.
-    fn locked<R>(&self, f: impl FnOnce() -> R) -> R {
-        while self
-            .lock
-            .compare_exchange_weak(false, true, Ordering::Acquire, Ordering::Relaxed)
-            .is_err()
-        {
-            std::hint::spin_loop();
-        }
-        let result = f();
-        self.lock.store(false, Ordering::Release);
-        result
-    }
-
     /// A clone of the installed watch.
     pub(super) fn watch(&self) -> Option<Arc<Watch>> {
-        if self.watch.load(Ordering::Acquire).is_null() {
-            return None;
-        }
-        self.locked(|| {
-            let ptr = self.watch.load(Ordering::Acquire);
-            if ptr.is_null() {
-                return None;
-            }
-            // SAFETY: a non-null pointer is `Arc::into_raw` of a watch whose
-            // count the slot owns; under the lock nobody can take it out,
-            // so the count stays at least one while we add ours.
-            unsafe {
-                Arc::increment_strong_count(ptr);
-                Some(Arc::from_raw(ptr))
-            }
-        })
+        self.watch.get()
     }
 
-    /// Installs `watch` unless one is installed already; returns (a clone
-    /// of) the one in place.
-    pub(super) fn install(&self, watch: Arc<Watch>) -> Arc<Watch> {
-        let raw = Arc::into_raw(watch).cast_mut();
-        let kept = self.locked(|| {
-            let mut kept = self.watch.load(Ordering::Acquire);
-            if kept.is_null() {
-                self.watch.store(raw, Ordering::Release);
-                kept = raw;
-            }
-            // SAFETY: `kept` is installed and the slot owns a count of it,
-            // which nobody can take while we hold the lock.
-            unsafe { Arc::increment_strong_count(kept) };
-            kept
+    /// Registers `fd` with the current worker's poller and installs the
+    /// watch, unless one is installed already (then that one). `None` if
+    /// registering failed, or the number was closed meanwhile.
+    pub(super) fn register(&self, fd: c_int) -> Option<Arc<Watch>> {
+        let generation = self.watch.generation();
+        let watch = Arc::new(Watch {
+            reg: Registration::new(fd).ok()?,
+            closed: AtomicBool::new(false),
         });
-        if kept != raw {
-            // SAFETY: `raw` came from Arc::into_raw above and was not
-            // stored: take its count back.
-            drop(unsafe { Arc::from_raw(raw) });
+        match self.watch.install(watch, generation) {
+            Ok(watch) => Some(watch),
+            Err(rejected) => {
+                // Closed (and maybe reused) since we registered: removing
+                // the number from the poller now could remove a new
+                // file's registration, so leave it and leak the memory.
+                rejected.reg.abandon();
+                None
+            }
         }
-        // SAFETY: the count added under the lock above.
-        unsafe { Arc::from_raw(kept) }
     }
 
     /// Takes the watch out (a `close`), marks it closed, removes the
     /// descriptor from its poller while it is still open, and wakes its
     /// waiters. Takes no lock when there is no watch.
     pub(super) fn forget_watch(&self) {
-        if self.watch.load(Ordering::Acquire).is_null() {
-            return;
+        if let Some(watch) = self.watch.forget() {
+            watch.closed.store(true, Ordering::Release);
+            watch.reg.deregister_now();
         }
-        let raw = self.locked(|| self.watch.swap(std::ptr::null_mut(), Ordering::AcqRel));
-        if raw.is_null() {
-            return;
-        }
-        // SAFETY: the slot's count, taken out under the lock.
-        let watch = unsafe { Arc::from_raw(raw) };
-        watch.closed.store(true, Ordering::Release);
-        watch.reg.deregister_now();
     }
 }
 
@@ -301,13 +264,4 @@ pub(super) fn copy(old: c_int, new: c_int) {
     if let Some(slot) = slot_or_create(new) {
         slot.set_state(state);
     }
-}
-
-/// Makes a watch for `fd` registered with the current worker's poller.
-pub(super) fn new_watch(fd: c_int) -> Option<Arc<Watch>> {
-    let reg = Registration::new(fd).ok()?;
-    Some(Arc::new(Watch {
-        reg,
-        closed: AtomicBool::new(false),
-    }))
 }

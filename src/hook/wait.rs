@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 use libc::c_int;
 
 use super::sys;
-use super::table::{self, Slot, Watch};
+use super::table::{Slot, Watch};
 use crate::io::reactor::ReadyEvent;
 use crate::io::registration::{READ, WRITE};
 use crate::observe::WaitFor;
@@ -65,13 +65,11 @@ pub(super) fn watch(fd: c_int, slot: &'static Slot) -> Option<Arc<Watch>> {
         slot.forget_watch();
     }
     let saved = sys::errno();
-    let fresh = table::new_watch(fd);
+    let fresh = slot.register(fd);
     sys::set_errno(saved);
-    match fresh {
-        Some(fresh) => Some(slot.install(fresh)),
-        // Someone else registered it with this poller meanwhile (EEXIST).
-        None => slot.watch(),
-    }
+    // Registration fails with EEXIST if another coroutine registered it
+    // with this poller meanwhile: use theirs.
+    fresh.or_else(|| slot.watch())
 }
 
 /// Waits in a coroutine (parks) or on a plain thread (`poll(2)`) until

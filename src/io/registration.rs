@@ -208,6 +208,18 @@ impl Registration {
     }
 }
 
+impl Registration {
+    /// Gives the registration up without removing it from the poller: the
+    /// descriptor was closed behind it and its number may name another
+    /// file, which a removal by number could hit. Its memory is leaked
+    /// (a poller entry kept alive by a duplicate may still name it).
+    #[cfg(feature = "hook")]
+    pub(crate) fn abandon(&self) {
+        self.deregistered
+            .store(LEAKED, std::sync::atomic::Ordering::Release);
+    }
+}
+
 #[cfg(feature = "hook")]
 const LIVE: u8 = 0;
 #[cfg(feature = "hook")]
