@@ -261,6 +261,12 @@ impl Drop for Registration {
         let state = self.deregistered.load(std::sync::atomic::Ordering::Acquire);
         #[cfg(feature = "hook")]
         if state == LEAKED {
+            // The memory stays (see `deregister_now`); the count of live
+            // sources, which decides whether a busy worker polls, does not.
+            self.worker
+                .io
+                .sources
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
             return;
         }
         #[cfg(not(feature = "hook"))]
