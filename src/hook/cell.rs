@@ -31,7 +31,7 @@ use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU32, Ordering, fence};
 
 /// A lockable slot for one `Arc<T>`, with a generation that every
 /// [`forget`](WatchCell::forget) bumps. All-zero bytes are an empty cell
-/// (the table's chunks are zero-allocated).
+/// (the table's chunks are fresh anonymous pages).
 pub(super) struct WatchCell<T> {
     lock: AtomicBool,
     ptr: AtomicPtr<T>,

@@ -182,6 +182,10 @@ raw! {
     fn pselect6(n: c_int, r: *mut libc::fd_set, w: *mut libc::fd_set, e: *mut libc::fd_set, ts: *mut libc::timespec, mask: *const c_void) -> c_int = libc::SYS_pselect6;
     /// `epoll_pwait(2)` (`epoll_wait` is it without a mask).
     fn epoll_pwait(epfd: c_int, events: *mut libc::epoll_event, max: c_int, timeout: c_int, mask: *const libc::sigset_t, mask_len: size_t) -> c_int = libc::SYS_epoll_pwait;
+    /// `mmap(2)`.
+    fn mmap(addr: *mut c_void, len: size_t, prot: c_int, flags: c_int, fd: c_int, off: c_long) -> c_long = libc::SYS_mmap;
+    /// `munmap(2)`.
+    fn munmap(addr: *mut c_void, len: size_t) -> c_int = libc::SYS_munmap;
     /// `nanosleep(2)`.
     fn nanosleep(req: *const libc::timespec, rem: *mut libc::timespec) -> c_int = libc::SYS_nanosleep;
     /// `clock_nanosleep(2)`: -1 and `errno` on failure (the libc function

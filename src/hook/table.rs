@@ -2,9 +2,10 @@
 //! may park on it, and its registration with a worker's poller.
 //!
 //! One [`Slot`] per descriptor number, in chunks of [`CHUNK`] slots that
-//! are allocated the first time a *coroutine* touches a number in their
-//! range and never freed (16 KiB each; a process with a million
-//! descriptors uses 16 MiB). Reading a slot never allocates and never
+//! are mapped (`mmap`, not the allocator: this may run in a signal
+//! handler) the first time a *coroutine* touches a number in their range,
+//! and never freed (24 KiB each; a process with a million descriptors
+//! uses 24 MiB). Reading a slot never allocates and never
 //! locks, so the pass-through paths (plain threads, signal handlers) can
 //! ask "did weft switch this descriptor?" at the cost of two atomic loads.
 //!
@@ -25,7 +26,6 @@
 //! held for a load and a count increment only; the register-versus-close
 //! race by a generation (`cell.rs`).
 
-use std::alloc::{Layout, alloc_zeroed};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
 
@@ -70,7 +70,7 @@ impl Watch {
 }
 
 /// What weft knows about one descriptor number. All-zero bytes are a
-/// valid, empty slot (chunks come from `alloc_zeroed`).
+/// valid, empty slot (chunks are fresh anonymous pages).
 pub(super) struct Slot {
     state: AtomicU8,
     /// The registration, and the close-versus-register protocol
@@ -153,12 +153,29 @@ pub(super) fn slot_or_create(fd: c_int) -> Option<&'static Slot> {
     }
     let index = usize::try_from(fd).ok()?;
     let entry = TABLE.get(index / CHUNK)?;
-    let layout = Layout::new::<[Slot; CHUNK]>();
-    // SAFETY: the layout has a non-zero size.
-    let fresh = unsafe { alloc_zeroed(layout) }.cast::<Slot>();
-    if fresh.is_null() {
+    // Straight from the kernel, not the allocator: a signal handler that
+    // interrupts a coroutine may be the first to touch this range, and
+    // malloc is not async-signal-safe. Fresh anonymous pages are zeroed:
+    // empty slots.
+    let len = size_of::<[Slot; CHUNK]>();
+    let saved = sys::errno();
+    // SAFETY: an anonymous private mapping of `len` bytes; no file, no
+    // fixed address.
+    let fresh = unsafe {
+        sys::mmap(
+            std::ptr::null_mut(),
+            len,
+            libc::PROT_READ | libc::PROT_WRITE,
+            libc::MAP_PRIVATE | libc::MAP_ANONYMOUS,
+            -1,
+            0,
+        )
+    };
+    sys::set_errno(saved);
+    if fresh == -1 {
         return None;
     }
+    let fresh = fresh as *mut Slot;
     if entry
         .compare_exchange(
             std::ptr::null_mut(),
@@ -168,9 +185,10 @@ pub(super) fn slot_or_create(fd: c_int) -> Option<&'static Slot> {
         )
         .is_err()
     {
-        // SAFETY: `fresh` was allocated above with `layout` and never
+        // SAFETY: `fresh` was mapped above with `len` bytes and never
         // published.
-        unsafe { std::alloc::dealloc(fresh.cast(), layout) };
+        unsafe { sys::munmap(fresh.cast(), len) };
+        sys::set_errno(saved);
     }
     slot(fd)
 }
