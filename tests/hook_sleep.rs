@@ -50,18 +50,20 @@ fn every_libc_sleep_parks() {
         rt.block_on(|| {
             let start = Instant::now();
             let sleeps: Vec<Box<dyn FnOnce() + Send>> = vec![
-                // SAFETY (all four): plain sleeps with valid arguments.
-                Box::new(|| unsafe {
-                    libc::usleep(300_000);
+                Box::new(|| {
+                    // SAFETY: a plain sleep.
+                    unsafe { libc::usleep(300_000) };
                 }),
-                Box::new(|| unsafe {
-                    libc::sleep(1);
+                Box::new(|| {
+                    // SAFETY: a plain sleep.
+                    unsafe { libc::sleep(1) };
                 }),
                 Box::new(|| {
                     let ts = libc::timespec {
                         tv_sec: 0,
                         tv_nsec: 300_000_000,
                     };
+                    // SAFETY: a valid request, no remainder wanted.
                     let r = unsafe {
                         libc::clock_nanosleep(libc::CLOCK_MONOTONIC, 0, &ts, std::ptr::null_mut())
                     };
@@ -72,8 +74,10 @@ fn every_libc_sleep_parks() {
                         tv_sec: 0,
                         tv_nsec: 0,
                     };
+                    // SAFETY: a valid timespec to fill.
                     unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC, &mut now) };
                     now.tv_sec += 1;
+                    // SAFETY: a valid request, no remainder wanted.
                     let r = unsafe {
                         libc::clock_nanosleep(
                             libc::CLOCK_MONOTONIC,

@@ -81,9 +81,10 @@ impl<T> WatchCell<T> {
             if ptr.is_null() {
                 return None;
             }
-            // SAFETY: a non-null pointer is `Arc::into_raw` of a value whose
-            // count the cell owns; under the lock nobody can take it out,
-            // so the count stays at least one while we add ours.
+            // Soundness: a non-null pointer is `Arc::into_raw` of a value
+            // whose count the cell owns; under the lock nobody can take it
+            // out, so the count stays at least one while we add ours.
+            // SAFETY: by the soundness argument just above.
             unsafe {
                 Arc::increment_strong_count(ptr);
                 Some(Arc::from_raw(ptr))

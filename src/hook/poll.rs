@@ -132,10 +132,11 @@ pub unsafe extern "C" fn select(
     let mut fds = Vec::new();
     for fd in 0..n {
         let mut events = 0;
-        // SAFETY: FD_ISSET reads a valid set for fd < FD_SETSIZE.
         let is_set = |set: &Option<&mut libc::fd_set>| {
-            set.as_ref()
-                .is_some_and(|s| unsafe { libc::FD_ISSET(fd, &**s) })
+            set.as_ref().is_some_and(|s| {
+                // SAFETY: FD_ISSET reads a valid set, fd < FD_SETSIZE.
+                unsafe { libc::FD_ISSET(fd, &**s) }
+            })
         };
         if is_set(&sets[0]) {
             events |= libc::POLLIN;

@@ -257,12 +257,11 @@ pub unsafe extern "C" fn accept4(
     len: *mut socklen_t,
     flags: c_int,
 ) -> c_int {
-    // SAFETY: forwarded from this function's contract.
-    let new = io(
-        fd,
-        READ,
-        move || unsafe { sys::accept4(fd, addr, len, flags) } as ssize_t,
-    ) as c_int;
+    let accept = move || {
+        // SAFETY: forwarded from this function's contract.
+        unsafe { sys::accept4(fd, addr, len, flags) as ssize_t }
+    };
+    let new = io(fd, READ, accept) as c_int;
     if new >= 0 {
         // A number reused without passing through the hooked `close`
         // (a raw system call) must not inherit a stale state.

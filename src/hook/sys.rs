@@ -59,10 +59,11 @@ unsafe fn call6(n: c_long, a: [c_long; 6]) -> c_long {
 #[inline(always)]
 unsafe fn raw_syscall(n: c_long, a: [c_long; 6]) -> c_long {
     let ret: c_long;
-    // SAFETY: the x86-64 Linux system call convention: number in rax,
+    // Soundness: the x86-64 Linux system call convention: number in rax,
     // arguments in rdi, rsi, rdx, r10, r8, r9; the kernel clobbers rcx and
     // r11 and returns in rax. It touches no user stack. What the call
     // does to memory is the caller's contract.
+    // SAFETY: by the soundness argument just above.
     unsafe {
         std::arch::asm!(
             "syscall",
@@ -89,9 +90,10 @@ unsafe fn raw_syscall(n: c_long, a: [c_long; 6]) -> c_long {
 #[inline(always)]
 unsafe fn raw_syscall(n: c_long, a: [c_long; 6]) -> c_long {
     let ret: c_long;
-    // SAFETY: the AArch64 Linux system call convention: number in x8,
+    // Soundness: the AArch64 Linux system call convention: number in x8,
     // arguments in x0-x5, result in x0; nothing else is clobbered. What
     // the call does to memory is the caller's contract.
+    // SAFETY: by the soundness argument just above.
     unsafe {
         std::arch::asm!(
             "svc 0",
