@@ -130,6 +130,17 @@ pub unsafe extern "C" fn fcntl(fd: c_int, cmd: c_int, arg: c_long) -> c_int {
     }
 }
 
+/// `fcntl64`: glibc's name for `fcntl` in C code built with 64-bit file
+/// offsets on 32-bit ABIs, and an alias elsewhere; the same hook.
+///
+/// # Safety
+/// As [`fcntl`].
+#[unsafe(no_mangle)]
+pub unsafe extern "C" fn fcntl64(fd: c_int, cmd: c_int, arg: c_long) -> c_int {
+    // SAFETY: forwarded from this function's contract.
+    unsafe { fcntl(fd, cmd, arg) }
+}
+
 /// `ioctl(2)`: `FIONBIO` records the user's blocking mode (see
 /// [`fcntl`] for the variadic argument).
 ///
