@@ -387,3 +387,34 @@ fn a_unix_connect_to_a_full_backlog_waits_instead_of_failing() {
         });
     });
 }
+
+#[test]
+fn a_large_write_sends_every_byte_like_a_blocking_socket() {
+    common::with_timeout(60, || {
+        let rt = common::runtime(2);
+        rt.block_on(|| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let (mut server, _) = listener.accept().unwrap();
+            const LEN: usize = 16 << 20; // far more than any socket buffer
+            let reader = weft::spawn(move || {
+                let mut total = 0;
+                let mut buf = vec![0u8; 1 << 16];
+                loop {
+                    std::thread::sleep(Duration::from_micros(200)); // a slow reader
+                    match server.read(&mut buf).unwrap() {
+                        0 => return total,
+                        n => total += n,
+                    }
+                }
+            });
+            let data = vec![5u8; LEN];
+            // One raw write(2), as a C client would make it.
+            // SAFETY: `data` is valid for LEN bytes.
+            let n = unsafe { libc::write(stream.as_raw_fd(), data.as_ptr().cast(), LEN) };
+            assert_eq!(n, LEN as isize);
+            drop(stream);
+            assert_eq!(reader.join().unwrap(), LEN);
+        });
+    });
+}

@@ -18,7 +18,11 @@
 //!   registration until it is ready, honouring `SO_RCVTIMEO` and
 //!   `SO_SNDTIMEO`.
 //!
-//! Calls with `MSG_DONTWAIT` never wait, as in the kernel.
+//! Calls with `MSG_DONTWAIT` never wait, as in the kernel. `write` and
+//! `send` on a switched socket go on after a short transfer until every
+//! byte is sent, as a blocking stream socket does; the vectored and
+//! message forms (`writev`, `sendmsg`) and `sendto` return the short
+//! count (callers loop, as POSIX allows them to need to).
 
 use std::time::{Duration, Instant};
 
@@ -100,6 +104,52 @@ fn io_flags(fd: c_int, interest: usize, flags: c_int, mut op: impl FnMut() -> ss
     io(fd, interest, op)
 }
 
+/// A write of `len` bytes from `buf` through `op` (a `write`, `send` or
+/// `sendto` of a pointer and a length). On a switched socket it goes on
+/// until every byte is sent, as a blocking stream socket does in the
+/// kernel; a timeout or an error after a partial transfer returns the
+/// count sent, as the kernel does.
+#[inline(always)]
+fn write_io(
+    fd: c_int,
+    buf: *const c_void,
+    len: size_t,
+    op: impl Fn(*const c_void, size_t) -> ssize_t + Copy,
+) -> ssize_t {
+    let first = io(fd, WRITE, move || op(buf, len));
+    if first <= 0 || first as usize >= len {
+        return first;
+    }
+    write_rest(fd, buf, len, first as usize, op)
+}
+
+/// The rest of a short write, on a switched socket only (anywhere else
+/// the short count is the kernel's own answer).
+#[cold]
+#[inline(never)]
+fn write_rest(
+    fd: c_int,
+    buf: *const c_void,
+    len: size_t,
+    mut done: usize,
+    op: impl Fn(*const c_void, size_t) -> ssize_t + Copy,
+) -> ssize_t {
+    if table::state(fd) != SWITCHED {
+        return done as ssize_t;
+    }
+    let saved = errno();
+    while done < len {
+        let rest = buf.cast::<u8>().wrapping_add(done).cast::<c_void>();
+        let r = io(fd, WRITE, move || op(rest, len - done));
+        if r <= 0 {
+            break;
+        }
+        done += r as usize;
+    }
+    set_errno(saved);
+    done as ssize_t
+}
+
 /// `read(2)`, parking a coroutine on a blocking socket.
 ///
 /// # Safety
@@ -116,8 +166,11 @@ pub unsafe extern "C" fn read(fd: c_int, buf: *mut c_void, n: size_t) -> ssize_t
 /// `write(2)`'s contract: `buf` valid for `n` bytes of reads.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn write(fd: c_int, buf: *const c_void, n: size_t) -> ssize_t {
-    // SAFETY: forwarded from this function's contract.
-    io(fd, WRITE, move || unsafe { sys::write(fd, buf, n) })
+    write_io(fd, buf, n, move |buf, n| {
+        // SAFETY: `buf..buf + n` lies within the caller's buffer (this
+        // function's contract): `write_io` only advances inside it.
+        unsafe { sys::write(fd, buf, n) }
+    })
 }
 
 /// `readv(2)`, parking a coroutine on a blocking socket.
@@ -198,10 +251,15 @@ pub unsafe extern "C" fn recvmsg(fd: c_int, msg: *mut libc::msghdr, flags: c_int
 /// `send(2)`'s contract: `buf` valid for `n` bytes of reads.
 #[unsafe(no_mangle)]
 pub unsafe extern "C" fn send(fd: c_int, buf: *const c_void, n: size_t, flags: c_int) -> ssize_t {
-    io_flags(fd, WRITE, flags, move || {
-        // SAFETY: forwarded from this function's contract; no address.
+    let op = move |buf, n| {
+        // SAFETY: `buf..buf + n` lies within the caller's buffer (this
+        // function's contract); no address.
         unsafe { sys::sendto(fd, buf, n, flags, std::ptr::null(), 0) }
-    })
+    };
+    if flags & libc::MSG_DONTWAIT != 0 {
+        return op(buf, n);
+    }
+    write_io(fd, buf, n, op)
 }
 
 /// `sendto(2)`, parking a coroutine on a blocking socket.
