@@ -418,3 +418,59 @@ fn a_large_write_sends_every_byte_like_a_blocking_socket() {
         });
     });
 }
+
+#[test]
+fn a_cancel_ends_a_hooked_read_with_ecanceled_then_unwinds_at_the_next_parking_point() {
+    common::with_timeout(60, || {
+        let rt = common::runtime(2);
+        rt.block_on(|| {
+            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+            let mut stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+            let _peer = listener.accept().unwrap();
+            let (tx, rx) = weft::sync::mpsc::channel();
+            let reader = weft::spawn(move || {
+                let result = stream.read(&mut [0u8; 4]);
+                tx.send(result.map_err(|e| e.raw_os_error())).unwrap();
+                // A weft parking point: the cancel unwinds from here.
+                weft::yield_now();
+                unreachable!("cancelled");
+            });
+            weft::sleep(Duration::from_millis(100));
+            assert!(!reader.is_finished());
+            reader.cancel();
+            assert_eq!(rx.recv().unwrap(), Err(Some(libc::ECANCELED)));
+            let payload = reader.join().unwrap_err();
+            assert!(payload.is::<weft::Cancelled>());
+        });
+    });
+}
+
+#[test]
+fn shutdown_ends_coroutines_parked_in_hooked_calls() {
+    common::with_timeout(60, || {
+        let rt = common::runtime(2);
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        rt.block_on(move || {
+            // Parked in accept, in read, and in a std sleep.
+            weft::spawn(move || {
+                let _ = listener.accept();
+            });
+            weft::spawn(move || {
+                let mut s = TcpStream::connect(addr).unwrap();
+                let _ = s.read(&mut [0u8; 1]);
+            });
+            weft::spawn(|| std::thread::sleep(Duration::from_millis(300)));
+            weft::sleep(Duration::from_millis(50));
+        });
+        let start = Instant::now();
+        rt.shutdown();
+        // The sleep sleeps out its 300 ms (a C sleep cannot be cut short);
+        // the socket waits end at once.
+        assert!(
+            start.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            start.elapsed()
+        );
+    });
+}
