@@ -19,6 +19,10 @@
 //! - [`SWITCHED`]: a socket the user left blocking; weft set `O_NONBLOCK`
 //!   underneath, and the hooks make it look blocking again, on coroutines
 //!   (park) and plain threads (`poll(2)`) alike.
+//! - `EXAMINING`: one coroutine is examining it; everyone else waits the
+//!   few system calls that takes for its outcome, since a second examiner
+//!   would see the `O_NONBLOCK` the first just set and take the socket
+//!   for one the user made non-blocking.
 //!
 //! The registration ([`Watch`]) is reference counted: a coroutine waiting
 //! on it holds a clone, and `close` takes the slot's own count out. The
@@ -42,6 +46,11 @@ pub(super) const UNKNOWN: u8 = 0;
 pub(super) const PASS: u8 = 1;
 /// A blocking socket that weft made non-blocking underneath.
 pub(super) const SWITCHED: u8 = 2;
+/// A coroutine is examining it now (`classify`); others wait for the
+/// outcome.
+const EXAMINING: u8 = 3;
+/// How many times a caller yields waiting for an examination to end.
+const SETTLE_TRIES: u32 = 10_000;
 
 /// Slots per chunk.
 const CHUNK: usize = 1024;
@@ -79,10 +88,29 @@ pub(super) struct Slot {
 }
 
 impl Slot {
-    /// The slot's state.
+    /// The slot's state; if a coroutine is examining the descriptor right
+    /// now, the state it settles on.
     #[inline]
     pub(super) fn state(&self) -> u8 {
-        self.state.load(Ordering::Acquire)
+        match self.state.load(Ordering::Acquire) {
+            EXAMINING => self.settle().unwrap_or(PASS),
+            state => state,
+        }
+    }
+
+    /// Waits (briefly: an examination is three system calls) until the
+    /// state is no longer `EXAMINING`; `None` if that takes too long (a
+    /// signal handler interrupting the examiner on its own thread).
+    #[cold]
+    fn settle(&self) -> Option<u8> {
+        for _ in 0..SETTLE_TRIES {
+            let state = self.state.load(Ordering::Acquire);
+            if state != EXAMINING {
+                return Some(state);
+            }
+            std::thread::yield_now();
+        }
+        None
     }
 
     pub(super) fn set_state(&self, state: u8) {
@@ -200,24 +228,42 @@ pub(super) fn classify(fd: c_int) -> (u8, Option<&'static Slot>) {
     let Some(slot) = slot_or_create(fd) else {
         return (PASS, None);
     };
-    let state = slot.state();
-    if state != UNKNOWN {
+    loop {
+        match slot.state.load(Ordering::Acquire) {
+            UNKNOWN => {}
+            EXAMINING => match slot.settle() {
+                Some(_) => continue,
+                None => return (PASS, Some(slot)),
+            },
+            state => return (state, Some(slot)),
+        }
+        // Standard input, output and error are left alone even if they are
+        // sockets: their file description is usually shared with other
+        // processes (a supervisor, a shell), which would see the O_NONBLOCK.
+        if fd <= 2 {
+            let _ = slot
+                .state
+                .compare_exchange(UNKNOWN, PASS, Ordering::AcqRel, Ordering::Acquire);
+            continue;
+        }
+        // One examiner at a time: a second one would find the O_NONBLOCK
+        // the first just set and take the socket for a non-blocking one.
+        if slot
+            .state
+            .compare_exchange(UNKNOWN, EXAMINING, Ordering::AcqRel, Ordering::Acquire)
+            .is_err()
+        {
+            continue;
+        }
+        let examined = examine(fd);
+        // A close may have forgotten the number meanwhile (state UNKNOWN):
+        // then leave it so, for the next owner to be examined afresh.
+        let _ =
+            slot.state
+                .compare_exchange(EXAMINING, examined, Ordering::AcqRel, Ordering::Acquire);
+        // Not an open descriptor (UNKNOWN): the call itself fails (EBADF).
+        let state = if examined == UNKNOWN { PASS } else { examined };
         return (state, Some(slot));
-    }
-    // Standard input, output and error are left alone even if they are
-    // sockets: their file description is usually shared with other
-    // processes (a supervisor, a shell), which would see the O_NONBLOCK.
-    let examined = if fd <= 2 { PASS } else { examine(fd) };
-    if examined == UNKNOWN {
-        // Not an open descriptor: let the call itself fail with EBADF.
-        return (PASS, Some(slot));
-    }
-    match slot
-        .state
-        .compare_exchange(UNKNOWN, examined, Ordering::AcqRel, Ordering::Acquire)
-    {
-        Ok(_) => (examined, Some(slot)),
-        Err(now) => (now, Some(slot)),
     }
 }
 
@@ -264,7 +310,7 @@ fn examine(fd: c_int) -> u8 {
 #[inline]
 pub(super) fn forget(fd: c_int) {
     if let Some(slot) = slot(fd) {
-        if slot.state() != UNKNOWN {
+        if slot.state.load(Ordering::Acquire) != UNKNOWN {
             slot.set_state(UNKNOWN);
         }
         slot.forget_watch();
