@@ -16,6 +16,7 @@
 //! |---|---|
 //! | `table.rs` | what weft knows about each descriptor number |
 //! | `cell.rs` | a slot's registration; the register-versus-close race |
+//! | `state.rs` | a slot's state; two first calls at once |
 //! | `socket.rs` | `read`, `write`, `recv*`, `send*`, `accept*`, `connect` |
 //! | `poll.rs` | `poll`, `ppoll`, `select` |
 //! | `sleep.rs` | `nanosleep`, `clock_nanosleep`, `usleep`, `sleep` |
@@ -36,6 +37,7 @@ mod fdctl;
 mod poll;
 mod sleep;
 mod socket;
+mod state;
 mod sys;
 mod table;
 mod wait;

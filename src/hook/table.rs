@@ -31,26 +31,17 @@
 //! race by a generation (`cell.rs`).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, AtomicPtr, AtomicU8, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicPtr, Ordering};
 
 use super::cell::WatchCell;
+use super::state::FdState;
 
 use libc::c_int;
 
 use super::sys;
 use crate::io::registration::Registration;
 
-/// Never examined (or forgotten): a coroutine call examines it first.
-pub(super) const UNKNOWN: u8 = 0;
-/// Straight to the kernel: not a socket, or non-blocking by choice.
-pub(super) const PASS: u8 = 1;
-/// A blocking socket that weft made non-blocking underneath.
-pub(super) const SWITCHED: u8 = 2;
-/// A coroutine is examining it now (`classify`); others wait for the
-/// outcome.
-const EXAMINING: u8 = 3;
-/// How many times a caller yields waiting for an examination to end.
-const SETTLE_TRIES: u32 = 10_000;
+pub(super) use super::state::{PASS, SWITCHED, UNKNOWN};
 
 /// Slots per chunk.
 const CHUNK: usize = 1024;
@@ -81,7 +72,7 @@ impl Watch {
 /// What weft knows about one descriptor number. All-zero bytes are a
 /// valid, empty slot (chunks are fresh anonymous pages).
 pub(super) struct Slot {
-    state: AtomicU8,
+    state: FdState,
     /// The registration, and the close-versus-register protocol
     /// (`cell.rs`).
     watch: WatchCell<Watch>,
@@ -92,29 +83,11 @@ impl Slot {
     /// now, the state it settles on.
     #[inline]
     pub(super) fn state(&self) -> u8 {
-        match self.state.load(Ordering::Acquire) {
-            EXAMINING => self.settle().unwrap_or(PASS),
-            state => state,
-        }
-    }
-
-    /// Waits (briefly: an examination is three system calls) until the
-    /// state is no longer `EXAMINING`; `None` if that takes too long (a
-    /// signal handler interrupting the examiner on its own thread).
-    #[cold]
-    fn settle(&self) -> Option<u8> {
-        for _ in 0..SETTLE_TRIES {
-            let state = self.state.load(Ordering::Acquire);
-            if state != EXAMINING {
-                return Some(state);
-            }
-            std::thread::yield_now();
-        }
-        None
+        self.state.get()
     }
 
     pub(super) fn set_state(&self, state: u8) {
-        self.state.store(state, Ordering::Release);
+        self.state.set(state);
     }
 
     /// A clone of the installed watch.
@@ -228,43 +201,14 @@ pub(super) fn classify(fd: c_int) -> (u8, Option<&'static Slot>) {
     let Some(slot) = slot_or_create(fd) else {
         return (PASS, None);
     };
-    loop {
-        match slot.state.load(Ordering::Acquire) {
-            UNKNOWN => {}
-            EXAMINING => match slot.settle() {
-                Some(_) => continue,
-                None => return (PASS, Some(slot)),
-            },
-            state => return (state, Some(slot)),
-        }
-        // Standard input, output and error are left alone even if they are
-        // sockets: their file description is usually shared with other
-        // processes (a supervisor, a shell), which would see the O_NONBLOCK.
-        if fd <= 2 {
-            let _ = slot
-                .state
-                .compare_exchange(UNKNOWN, PASS, Ordering::AcqRel, Ordering::Acquire);
-            continue;
-        }
-        // One examiner at a time: a second one would find the O_NONBLOCK
-        // the first just set and take the socket for a non-blocking one.
-        if slot
-            .state
-            .compare_exchange(UNKNOWN, EXAMINING, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-        {
-            continue;
-        }
-        let examined = examine(fd);
-        // A close may have forgotten the number meanwhile (state UNKNOWN):
-        // then leave it so, for the next owner to be examined afresh.
-        let _ =
-            slot.state
-                .compare_exchange(EXAMINING, examined, Ordering::AcqRel, Ordering::Acquire);
-        // Not an open descriptor (UNKNOWN): the call itself fails (EBADF).
-        let state = if examined == UNKNOWN { PASS } else { examined };
-        return (state, Some(slot));
-    }
+    let state = slot.state.classify(|| {
+        // Standard input, output and error are left alone even if they
+        // are sockets: their file description is usually shared with
+        // other processes (a supervisor, a shell), which would see the
+        // O_NONBLOCK.
+        if fd <= 2 { PASS } else { examine(fd) }
+    });
+    (state, Some(slot))
 }
 
 /// Looks at an `UNKNOWN` descriptor: `SWITCHED` (and switched), `PASS`,
@@ -310,9 +254,7 @@ fn examine(fd: c_int) -> u8 {
 #[inline]
 pub(super) fn forget(fd: c_int) {
     if let Some(slot) = slot(fd) {
-        if slot.state.load(Ordering::Acquire) != UNKNOWN {
-            slot.set_state(UNKNOWN);
-        }
+        slot.state.forget();
         slot.forget_watch();
     }
 }
