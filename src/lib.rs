@@ -49,6 +49,16 @@
 //! `ThreadId`, `park_timeout`, `scope`), for code that swaps
 //! `use std::thread;` for `use weft::thread;`.
 //!
+//! ## Unmodified std code: the `hook` feature
+//!
+//! Code that says `std::net`, `std::thread::sleep` or `to_socket_addrs`
+//! (a dependency you cannot edit: a database client, an HTTP client)
+//! blocks the worker thread it runs on. With the `hook` cargo feature
+//! (Linux), weft defines libc's socket, poll, sleep and `getaddrinfo`
+//! functions in the final binary, so such calls made by a coroutine park
+//! it instead, with std's blocking semantics kept; everything else goes
+//! to the kernel as before. `hook::active()` says whether it is linked in.
+//!
 //! ## Design
 //!
 //! The `arch/` directory of the repository explains each part: the
@@ -59,6 +69,8 @@
 
 mod blocking;
 pub mod fs;
+#[cfg(feature = "hook")]
+pub mod hook;
 mod io;
 pub mod net;
 mod observe;

@@ -25,12 +25,21 @@ fn runtime(threshold: Option<Duration>) -> weft::Runtime {
         .unwrap()
 }
 
+/// Keeps the calling thread busy for `dur` without parking: a spin, not
+/// `thread::sleep`, which parks the coroutine under the `hook` feature.
+fn hold_the_thread(dur: Duration) {
+    let start = std::time::Instant::now();
+    while start.elapsed() < dur {
+        std::hint::spin_loop();
+    }
+}
+
 /// A coroutine named `name` that blocks its worker for 300 ms.
 fn block_the_worker(rt: &weft::Runtime, name: &str) {
     rt.block_on(|| {
         weft::Builder::new()
             .name(name.into())
-            .spawn(|| thread::sleep(Duration::from_millis(300)))
+            .spawn(|| hold_the_thread(Duration::from_millis(300)))
             .unwrap()
             .join()
             .unwrap();
@@ -58,7 +67,7 @@ fn stall_child() {
         "from_env" => {
             // No threshold on the builder: WEFT_STALL_MS decides.
             let rt = weft::Runtime::builder().workers(1).build().unwrap();
-            rt.block_on(|| thread::sleep(Duration::from_millis(300)));
+            rt.block_on(|| hold_the_thread(Duration::from_millis(300)));
         }
         "healthy" => {
             let rt = runtime(Some(Duration::from_millis(50)));

@@ -118,6 +118,18 @@ where
         return f();
     }
     park::check_cancelled();
+    offload(f)
+}
+
+/// The coroutine half of [`unblock`], without its cancellation point: runs
+/// `f` on the pool while the calling coroutine parks, uncancellably. Only
+/// called in a coroutine. The `hook` feature's `getaddrinfo` uses it
+/// directly, as an `extern "C"` function must not unwind.
+pub(crate) fn offload<F, T>(f: F) -> T
+where
+    F: FnOnce() -> T + Send,
+    T: Send,
+{
     let packet = Packet::new();
     let theirs = packet.clone();
     let job: Box<dyn FnOnce(JobStart) + Send + '_> = Box::new(move |start| {

@@ -29,6 +29,13 @@ pub(crate) struct Registration {
     io: Arc<ScheduledIo>,
     worker: Arc<WorkerRemote>,
     fd: RawFd,
+    /// Set by [`Registration::deregister_now`] (the `hook` feature,
+    /// before it closes the descriptor): `DEREGISTERED` means the drop
+    /// must not remove it from the poller again (the number may name
+    /// another file by then); `LEAKED` means the removal failed, so the
+    /// poller may still hold the token and its memory is never released.
+    #[cfg(feature = "hook")]
+    deregistered: std::sync::atomic::AtomicU8,
 }
 
 impl Registration {
@@ -58,7 +65,13 @@ impl Registration {
             .io
             .sources
             .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        Ok(Registration { io, worker, fd })
+        Ok(Registration {
+            io,
+            worker,
+            fd,
+            #[cfg(feature = "hook")]
+            deregistered: std::sync::atomic::AtomicU8::new(LIVE),
+        })
     }
 
     /// The readiness for `interest` if it is (or may be) ready now.
@@ -89,6 +102,27 @@ impl Registration {
         interest: usize,
         deadline: Option<Instant>,
     ) -> io::Result<ReadyEvent> {
+        self.wait_with(interest, deadline, true)
+    }
+
+    /// [`wait`](Self::wait) that never unwinds: a cancel ends it with
+    /// `ErrorKind::Interrupted` instead (the `hook` feature's waits run in
+    /// `extern "C"` functions, which must not unwind).
+    #[cfg(feature = "hook")]
+    pub(crate) fn wait_uncancellable(
+        &self,
+        interest: usize,
+        deadline: Option<Instant>,
+    ) -> io::Result<ReadyEvent> {
+        self.wait_with(interest, deadline, false)
+    }
+
+    fn wait_with(
+        &self,
+        interest: usize,
+        deadline: Option<Instant>,
+        cancellable: bool,
+    ) -> io::Result<ReadyEvent> {
         let header = crate::rt::worker::current_header()
             .ok_or_else(|| io::Error::other("weft: Registration::wait outside a coroutine"))?;
         loop {
@@ -99,6 +133,9 @@ impl Registration {
                 && Instant::now() >= deadline
             {
                 return Err(io::ErrorKind::TimedOut.into());
+            }
+            if !cancellable && header.is_cancelled() {
+                return Err(io::ErrorKind::Interrupted.into());
             }
             if self.worker.io.is_closed() {
                 // Registered by a runtime that has shut down: no poller
@@ -119,15 +156,76 @@ impl Registration {
             // frames are cold memory when it resumes (they are re-read on
             // the way back up), so a shallower wait is measurably cheaper
             // with thousands of sockets.
-            match deadline {
-                None => crate::rt::park::park(),
-                Some(_) => {
+            match (deadline, cancellable) {
+                (None, true) => crate::rt::park::park(),
+                (Some(_), true) => {
                     crate::rt::park::park_until(deadline);
+                }
+                (None, false) => crate::rt::park::park_uncancellable(),
+                (Some(_), false) => {
+                    crate::rt::park::park_until_uncancellable(deadline);
                 }
             }
         }
     }
+
+    /// Adds `header` as a waiter for `interest` unless the source is ready
+    /// (then `false`): for a wait on several sources at once (`poll(2)`
+    /// under the `hook` feature). Pair with [`remove_waiter`](Self::remove_waiter).
+    #[cfg(feature = "hook")]
+    pub(crate) fn add_waiter(&self, interest: usize, header: &Arc<Header>) -> bool {
+        self.io.add_waiter(interest, header)
+    }
+
+    /// Takes a waiter added by [`add_waiter`](Self::add_waiter) off the list.
+    #[cfg(feature = "hook")]
+    pub(crate) fn remove_waiter(&self, header: &Arc<Header>) {
+        self.io.remove_waiter(header)
+    }
+
+    /// Removes the descriptor from the poller now, while it is still open,
+    /// and wakes every waiter (a retried call then sees the closed
+    /// descriptor). The `hook` feature's `close` calls this before the
+    /// real `close`; the drop later only releases the memory.
+    ///
+    /// If the poller refuses (the descriptor was closed behind weft's
+    /// back, by a raw system call, and a duplicate may keep the epoll
+    /// entry alive), the token's memory is leaked rather than risk an
+    /// event naming freed memory.
+    #[cfg(feature = "hook")]
+    pub(crate) fn deregister_now(&self) {
+        use std::sync::atomic::Ordering;
+        if self.deregistered.load(Ordering::Acquire) == LIVE {
+            let outcome = match self.worker.io.registry.deregister(&mut SourceFd(&self.fd)) {
+                Ok(()) => DEREGISTERED,
+                // The poller itself is gone: nothing can report the token.
+                Err(_) if self.worker.io.is_closed() => DEREGISTERED,
+                Err(_) => LEAKED,
+            };
+            self.deregistered.store(outcome, Ordering::Release);
+        }
+        self.io.set_readiness(ready::DEREGISTERED);
+    }
 }
+
+impl Registration {
+    /// Gives the registration up without removing it from the poller: the
+    /// descriptor was closed behind it and its number may name another
+    /// file, which a removal by number could hit. Its memory is leaked
+    /// (a poller entry kept alive by a duplicate may still name it).
+    #[cfg(feature = "hook")]
+    pub(crate) fn abandon(&self) {
+        self.deregistered
+            .store(LEAKED, std::sync::atomic::Ordering::Release);
+    }
+}
+
+#[cfg(feature = "hook")]
+const LIVE: u8 = 0;
+#[cfg(feature = "hook")]
+const DEREGISTERED: u8 = 1;
+#[cfg(feature = "hook")]
+const LEAKED: u8 = 2;
 
 /// What every socket registers for. Priority (`EPOLLPRI`, urgent data)
 /// only where mio offers it; elsewhere `short_means_drained` is never
@@ -159,7 +257,23 @@ impl Drop for Registration {
     fn drop(&mut self) {
         // Errors mean the poller or the descriptor is already gone; either
         // way no further event can carry this token once it is released.
-        let _ = self.worker.io.registry.deregister(&mut SourceFd(&self.fd));
+        #[cfg(feature = "hook")]
+        let state = self.deregistered.load(std::sync::atomic::Ordering::Acquire);
+        #[cfg(feature = "hook")]
+        if state == LEAKED {
+            // The memory stays (see `deregister_now`); the count of live
+            // sources, which decides whether a busy worker polls, does not.
+            self.worker
+                .io
+                .sources
+                .fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+            return;
+        }
+        #[cfg(not(feature = "hook"))]
+        let state = 0;
+        if state == 0 {
+            let _ = self.worker.io.registry.deregister(&mut SourceFd(&self.fd));
+        }
         self.io.set_readiness(ready::DEREGISTERED);
         let token = Arc::as_ptr(&self.io);
         // Soundness: Registration::new leaked exactly one strong count of

@@ -201,6 +201,9 @@ pub(crate) struct WorkerRemote {
     /// each change for `weft::stats()` (a relaxed store; observers get a
     /// recent value).
     pub(crate) timers_armed: std::sync::atomic::AtomicUsize,
+    /// The worker thread's kernel thread id (Linux; 0 until it runs), so
+    /// the stall watchdog can ask `/proc` what a stalled worker waits in.
+    pub(crate) tid: std::sync::atomic::AtomicI32,
 }
 
 impl WorkerRemote {
@@ -216,6 +219,7 @@ impl WorkerRemote {
             switches: AtomicU64::new(0),
             inspect: Mutex::new(Vec::new()),
             timers_armed: std::sync::atomic::AtomicUsize::new(0),
+            tid: std::sync::atomic::AtomicI32::new(0),
         }
     }
 

@@ -173,8 +173,10 @@ impl Watch {
         if self.reported || stalled_for < threshold {
             return;
         }
+        let blocked = blocked_in(remote.tid.load(std::sync::atomic::Ordering::Relaxed));
         let report = remote.with_running(|running| {
-            running.map(|h| stall_report(h.name(), h.id().as_u64(), thread_name, stalled_for))
+            running
+                .map(|h| stall_report(h.name(), h.id().as_u64(), thread_name, stalled_for, blocked))
         });
         if remote.switches() != switches {
             // A new run began while we looked: the header may be its.
@@ -193,19 +195,61 @@ impl Watch {
     }
 }
 
+/// What a stalled worker thread is blocked in, when the kernel can say.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Blocked {
+    /// A futex wait: std's `Mutex`, `RwLock`, `Condvar`, `Once`, or
+    /// parking_lot's, all wait with `futex(2)` on Linux.
+    StdLock,
+}
+
+/// Asks the kernel which system call thread `tid` of this process is in
+/// (`/proc/self/task/<tid>/syscall`: the number first, or `running`).
+#[cfg(target_os = "linux")]
+fn blocked_in(tid: i32) -> Option<Blocked> {
+    if tid == 0 {
+        return None;
+    }
+    let text = std::fs::read_to_string(format!("/proc/self/task/{tid}/syscall")).ok()?;
+    let number: libc::c_long = text.split_whitespace().next()?.parse().ok()?;
+    (number == libc::SYS_futex).then_some(Blocked::StdLock)
+}
+
+#[cfg(not(target_os = "linux"))]
+fn blocked_in(_tid: i32) -> Option<Blocked> {
+    None
+}
+
 /// The line printed for a stall.
-fn stall_report(name: Option<&str>, id: u64, thread_name: &str, stalled_for: Duration) -> String {
+fn stall_report(
+    name: Option<&str>,
+    id: u64,
+    thread_name: &str,
+    stalled_for: Duration,
+    blocked: Option<Blocked>,
+) -> String {
     let who = match name {
         Some(name) => format!("'{name}'"),
         None => "<unnamed>".to_string(),
     };
+    let cause = match blocked {
+        Some(Blocked::StdLock) => {
+            "It is blocked in a std lock (the thread waits in futex(2): a std::sync Mutex, \
+             RwLock, Condvar or Once, or parking_lot's); if the lock's holder is a coroutine \
+             parked on this same worker, it can never run to release it: use weft::sync, whose \
+             waits park the coroutine."
+        }
+        None => {
+            "It blocks the thread (std::thread::sleep, std I/O, a std lock, a long \
+             computation) or spins: use weft::sleep, weft::net, weft::fs and weft::sync, which \
+             park the coroutine instead, or move the work to weft::spawn_blocking."
+        }
+    };
     format!(
         "weft: coroutine {who} (id {id}) has run for {} ms without parking on worker thread \
-         '{thread_name}', stalling every other coroutine of that worker. It blocks the thread \
-         (std::thread::sleep, std I/O, a std lock, a long computation) or spins: use \
-         weft::sleep, weft::net, weft::fs and weft::sync, which park the coroutine instead, or \
-         move the work to weft::spawn_blocking. (Reported once per stall; set the threshold \
-         with RuntimeBuilder::stall_threshold or WEFT_STALL_MS, 0 to disable.)\n",
+         '{thread_name}', stalling every other coroutine of that worker. {cause} (Reported \
+         once per stall; set the threshold with RuntimeBuilder::stall_threshold or \
+         WEFT_STALL_MS, 0 to disable.)\n",
         stalled_for.as_millis()
     )
 }
@@ -221,12 +265,22 @@ mod tests {
             7,
             "weft-worker-0",
             Duration::from_millis(62),
+            None,
         );
         assert!(r.starts_with("weft: coroutine 'spinner' (id 7) has run for 62 ms"));
         assert!(r.contains("'weft-worker-0'"));
         assert!(r.contains("weft::spawn_blocking"));
         assert!(r.ends_with('\n'));
-        let r = stall_report(None, 8, "w-1", Duration::from_millis(100));
+        let r = stall_report(None, 8, "w-1", Duration::from_millis(100), None);
         assert!(r.starts_with("weft: coroutine <unnamed> (id 8)"));
+        let r = stall_report(
+            None,
+            9,
+            "w-1",
+            Duration::from_millis(100),
+            Some(Blocked::StdLock),
+        );
+        assert!(r.contains("blocked in a std lock"));
+        assert!(r.contains("weft::sync"));
     }
 }

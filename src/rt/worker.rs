@@ -423,6 +423,12 @@ pub(crate) fn run_worker(
         trimmed_at: Cell::new(0),
         shutdown_seen: Cell::new(false),
     };
+    #[cfg(target_os = "linux")]
+    worker.remote.tid.store(
+        // SAFETY: gettid has no preconditions.
+        unsafe { libc::gettid() },
+        std::sync::atomic::Ordering::Relaxed,
+    );
     WORKER.with(|w| w.set(&worker));
     let unwinding = AbortIfUnwinding(&worker);
     worker.run();

@@ -101,6 +101,19 @@ pub(crate) fn park() {
 /// Returns `true` if the deadline has passed. May return spuriously
 /// before it.
 pub(crate) fn park_until(deadline: Option<Instant>) -> bool {
+    park_until_with(deadline, park)
+}
+
+/// [`park_until`] whose park does not unwind on a cancel (see
+/// [`park_uncancellable`]): a cancel only makes it return early. For
+/// waits whose frame must not unwind, such as the `hook` feature's libc
+/// functions, which are `extern "C"`.
+#[cfg_attr(not(feature = "hook"), allow(dead_code))]
+pub(crate) fn park_until_uncancellable(deadline: Option<Instant>) -> bool {
+    park_until_with(deadline, park_uncancellable)
+}
+
+fn park_until_with(deadline: Option<Instant>, park: fn()) -> bool {
     let Some(deadline) = deadline else {
         park();
         return false;
