@@ -48,6 +48,7 @@
 
 mod blocking;
 pub mod fs;
+pub mod future;
 mod io;
 pub mod net;
 mod observe;

@@ -236,6 +236,7 @@ impl fmt::Display for WaitFor {
             WaitFor::Join(id) => write!(f, "join of coroutine {id}"),
             WaitFor::Blocking => f.write_str("spawn_blocking"),
             WaitFor::Park => f.write_str("park"),
+            WaitFor::Future => f.write_str("future (block_on)"),
         }
     }
 }

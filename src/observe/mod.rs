@@ -54,6 +54,8 @@ pub enum WaitFor {
     Blocking,
     /// A bare `weft::park`.
     Park,
+    /// A future in `weft::future::block_on` (or the tokio bridge's).
+    Future,
 }
 
 const KIND_SHIFT: u32 = 56;
@@ -73,6 +75,7 @@ impl WaitFor {
             WaitFor::Join(id) => (9, id.as_u64() & ARG_MASK),
             WaitFor::Blocking => (10, 0),
             WaitFor::Park => (11, 0),
+            WaitFor::Future => (12, 0),
         };
         (kind << KIND_SHIFT) | arg
     }
@@ -94,6 +97,7 @@ impl WaitFor {
             9 => WaitFor::Join(CoroutineId::from_u64(arg)?),
             10 => WaitFor::Blocking,
             11 => WaitFor::Park,
+            12 => WaitFor::Future,
             _ => return None,
         })
     }

@@ -8,8 +8,8 @@
 #[cfg(weft_loom)]
 pub(crate) use loom::sync::Mutex;
 #[cfg(weft_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering, fence};
 #[cfg(not(weft_loom))]
 pub(crate) use std::sync::Mutex;
 #[cfg(not(weft_loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering, fence};
