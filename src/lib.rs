@@ -47,6 +47,8 @@
 #![warn(missing_docs)]
 
 mod blocking;
+#[cfg(feature = "tokio")]
+pub mod compat;
 pub mod fs;
 pub mod future;
 mod io;
