@@ -29,7 +29,7 @@ use std::task::{Context, Poll};
 
 use crate::observe::{self, WaitFor};
 use crate::rt::coop;
-use crate::rt::park::{self, Unparker};
+use crate::rt::park;
 use waker::Target;
 
 pub use crate::rt::join::JoinFuture;
@@ -76,7 +76,7 @@ pub(crate) fn poll_until_ready<F: Future>(
     // The future lives on this frame: a cancel unwinding from `park`
     // below drops it, running its destructors.
     let mut future = pin!(future);
-    let target = Target::new(Unparker::current());
+    let target = Target::for_current();
     let borrowed = target.borrowed_waker();
     // Ready at once: no allocation, no parking.
     coop::proceed();
