@@ -9,7 +9,8 @@
 //!   the channel) against the same round trip between two tokio tasks.
 //!   Both use the bridge's tokio runtime (2 threads) and, for weft, a
 //!   2-worker runtime (`WEFT_BENCH_WORKERS`). For reference, the same
-//!   round trip between two coroutines (`block_on` on both ends).
+//!   round trip from a plain thread (`futures::executor::block_on`) and
+//!   between two coroutines (`block_on` on both ends).
 //!
 //! Run: `cargo bench --features tokio --bench future`.
 
@@ -96,6 +97,17 @@ fn round_trip(c: &mut Criterion) {
                 }
                 start.elapsed()
             })
+        })
+    });
+    g.bench_function("thread_to_tokio_task", |b| {
+        b.iter_custom(|iters| {
+            let (tx, rx) = spawn_echo_task();
+            let start = Instant::now();
+            for i in 0..iters {
+                futures::executor::block_on(tx.send(i)).unwrap();
+                assert_eq!(futures::executor::block_on(rx.recv()).unwrap(), i);
+            }
+            start.elapsed()
         })
     });
     g.bench_function("coroutine_to_coroutine", |b| {
