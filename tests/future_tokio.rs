@@ -6,13 +6,49 @@
 
 mod common;
 
-use std::io::{Read, Write};
+use std::io::{self, ErrorKind, Read, Write};
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 
 use common::{runtime, with_timeout};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream as TokioStream;
 use weft::compat::tokio::{block_on, handle};
+
+// tokio socket I/O through the readiness API, so these tests need only
+// the features weft's `tokio` feature enables (no `io-util`).
+
+async fn tokio_write_all(s: &TokioStream, mut buf: &[u8]) -> io::Result<()> {
+    while !buf.is_empty() {
+        s.writable().await?;
+        match s.try_write(buf) {
+            Ok(n) => buf = &buf[n..],
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+async fn tokio_read(s: &TokioStream, buf: &mut [u8]) -> io::Result<usize> {
+    loop {
+        s.readable().await?;
+        match s.try_read(buf) {
+            Err(e) if e.kind() == ErrorKind::WouldBlock => {}
+            done => return done,
+        }
+    }
+}
+
+async fn tokio_read_exact(s: &TokioStream, buf: &mut [u8]) -> io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match tokio_read(s, &mut buf[filled..]).await? {
+            0 => return Err(ErrorKind::UnexpectedEof.into()),
+            n => filled += n,
+        }
+    }
+    Ok(())
+}
 
 /// A weft echo server: echoes each connection until EOF.
 fn weft_echo_server() -> std::net::SocketAddr {
@@ -45,12 +81,12 @@ fn tokio_tcp_clients_driven_from_coroutines_against_a_weft_server() {
                 .map(|i| {
                     weft::spawn(move || {
                         // The stream lives across several block_on calls.
-                        let mut s = block_on(tokio::net::TcpStream::connect(addr)).unwrap();
+                        let s = block_on(TokioStream::connect(addr)).unwrap();
                         for round in 0..5 {
                             let msg = format!("client {i} round {round}");
-                            block_on(s.write_all(msg.as_bytes())).unwrap();
+                            block_on(tokio_write_all(&s, msg.as_bytes())).unwrap();
                             let mut back = vec![0; msg.len()];
-                            block_on(s.read_exact(&mut back)).unwrap();
+                            block_on(tokio_read_exact(&s, &mut back)).unwrap();
                             assert_eq!(back, msg.as_bytes());
                         }
                         i
@@ -268,10 +304,10 @@ fn a_cancel_inside_the_tokio_block_on_drops_the_tokio_socket() {
             let addr = listener.local_addr().unwrap();
             let reader = weft::spawn(move || {
                 block_on(async move {
-                    let mut s = tokio::net::TcpStream::connect(addr).await.unwrap();
+                    let s = TokioStream::connect(addr).await.unwrap();
                     let mut buf = [0; 1];
                     // The server never writes: this waits until cancelled.
-                    s.read(&mut buf).await
+                    tokio_read(&s, &mut buf).await
                 })
             });
             let (mut server_side, _) = listener.accept().unwrap();
