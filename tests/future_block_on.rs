@@ -404,3 +404,18 @@ fn block_on_of_ready_futures_in_a_loop_lets_neighbours_run() {
         });
     });
 }
+
+/// A `spawn_blocking` handle is a `JoinHandle` too: awaitable the same way.
+#[test]
+fn a_spawn_blocking_handle_is_awaited_like_a_coroutine() {
+    with_timeout(20, || {
+        let job = weft::spawn_blocking(|| {
+            thread::sleep(Duration::from_millis(20));
+            "from the pool"
+        });
+        assert_eq!(
+            futures::executor::block_on(job.into_future()).unwrap(),
+            "from the pool"
+        );
+    });
+}
