@@ -419,3 +419,45 @@ fn a_spawn_blocking_handle_is_awaited_like_a_coroutine() {
         );
     });
 }
+
+/// `block_on` in a thread-local destructor, registered before and after
+/// `block_on` first ran on that thread (so its own thread-local state is
+/// still there, or already gone): a wake from another thread still ends it.
+#[test]
+fn block_on_works_in_thread_local_destructors() {
+    use std::cell::RefCell;
+
+    struct OnExit {
+        rx: Option<oneshot::Receiver<u32>>,
+        done: std::sync::mpsc::Sender<u32>,
+    }
+    impl Drop for OnExit {
+        fn drop(&mut self) {
+            let v = block_on(self.rx.take().unwrap()).unwrap();
+            self.done.send(v).unwrap();
+        }
+    }
+    thread_local! {
+        static ON_EXIT: RefCell<Option<OnExit>> = const { RefCell::new(None) };
+    }
+
+    with_timeout(20, || {
+        for block_on_first in [false, true] {
+            let (tx, rx) = oneshot::channel();
+            let (done, finished) = std::sync::mpsc::channel();
+            let t = thread::spawn(move || {
+                if block_on_first {
+                    block_on(async {});
+                }
+                ON_EXIT.with(|slot| *slot.borrow_mut() = Some(OnExit { rx: Some(rx), done }));
+                if !block_on_first {
+                    block_on(async {});
+                }
+            });
+            thread::sleep(Duration::from_millis(20));
+            tx.send(7).unwrap();
+            t.join().unwrap();
+            assert_eq!(finished.recv().unwrap(), 7);
+        }
+    });
+}

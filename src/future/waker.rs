@@ -23,11 +23,11 @@
 //! every later poll uses that one, so a future that compares wakers with
 //! `will_wake` sees the same waker each time and does not re-register. A
 //! future that is ready at once never clones, and `block_on` costs no
-//! allocation. In a coroutine it costs no reference count either: the
-//! borrowed waker's unparker is a non-owning copy of the running task's
-//! own `Arc<Header>` ([`Target::for_current`]). The two cut a ready
-//! `block_on` in a coroutine from 36 ns (an `Arc` clone and drop) to the
-//! figure in `benches/future.rs`.
+//! allocation. It costs no reference count either: the borrowed waker's
+//! unparker is a non-owning copy of the running task's own `Arc<Header>`,
+//! or of a thread-local handle of the calling thread
+//! ([`Target::for_current`]). The two cut a ready `block_on` from 36 ns
+//! (an `Arc` clone and drop) to the figure in `benches/future.rs`.
 
 use std::mem::ManuallyDrop;
 use std::sync::{Arc, OnceLock};
@@ -99,12 +99,19 @@ impl Wake for Notify {
     }
 }
 
+thread_local! {
+    /// This thread's handle, so that `block_on` on a plain thread can
+    /// borrow it instead of cloning it each time.
+    static THREAD: std::thread::Thread = std::thread::current();
+}
+
 /// The wake-up target of one `block_on`, on its stack: a [`Notify`] for
 /// the borrowed waker, and the owned one once somebody cloned it.
 pub(crate) struct Target {
-    /// In a coroutine, its unparker is a *borrowed* copy of the running
-    /// task's `Arc<Header>` (see [`Target::for_current`]) and must not be
-    /// dropped; on a thread it owns its `Thread` (`owns_local`).
+    /// Its unparker is a *borrowed* copy of the running task's
+    /// `Arc<Header>`, or of this thread's handle in [`THREAD`] (see
+    /// [`Target::for_current`]), and must not be dropped; only when that
+    /// thread local is gone does it own a `Thread` (`owns_local`).
     local: ManuallyDrop<Notify>,
     owns_local: bool,
     owned: OnceLock<Arc<Notify>>,
@@ -113,8 +120,8 @@ pub(crate) struct Target {
 impl Target {
     /// A target that wakes the calling coroutine, or thread.
     ///
-    /// In a coroutine this takes no reference count: `block_on` of a
-    /// ready future then costs no atomic read-modify-write at all.
+    /// This takes no reference count: `block_on` of a ready future then
+    /// costs no atomic read-modify-write at all.
     pub(crate) fn for_current() -> Target {
         let borrowed = worker::with_current_header(|header| {
             // SAFETY: a bitwise copy of the running task's `Arc<Header>`,
@@ -131,7 +138,20 @@ impl Target {
         });
         let (unparker, owns_local) = match borrowed {
             Some(header) => (Unparker::Coroutine(header), false),
-            None => (Unparker::Thread(std::thread::current()), true),
+            None => match THREAD.try_with(|thread| {
+                // SAFETY: as for the header above: a copy sharing the
+                // thread local's reference to this thread's handle, which
+                // stays alive until the thread runs its thread-local
+                // destructors; this `Target` lives on the thread's stack
+                // in a `block_on` frame, and a destructor running
+                // `block_on` finds `THREAD` either alive for its whole
+                // run (they run one at a time) or gone (`try_with` fails,
+                // below). Never dropped; clones are real.
+                unsafe { std::ptr::read(thread) }
+            }) {
+                Ok(thread) => (Unparker::Thread(thread), false),
+                Err(_) => (Unparker::Thread(std::thread::current()), true),
+            },
         };
         Target {
             local: ManuallyDrop::new(Notify::new(unparker)),
@@ -181,8 +201,9 @@ impl Target {
 impl Drop for Target {
     fn drop(&mut self) {
         if self.owns_local {
-            // SAFETY: `local` owns its unparker (a thread's), is dropped
-            // only here, and never used again.
+            // SAFETY: `local` owns its unparker (a `Thread` cloned because
+            // the thread local was gone), is dropped only here, and never
+            // used again.
             unsafe { ManuallyDrop::drop(&mut self.local) }
         }
     }
