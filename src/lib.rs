@@ -68,7 +68,10 @@
 #![warn(missing_docs)]
 
 mod blocking;
+#[cfg(feature = "tokio")]
+pub mod compat;
 pub mod fs;
+pub mod future;
 #[cfg(feature = "hook")]
 pub mod hook;
 mod io;

@@ -245,6 +245,7 @@ impl fmt::Display for WaitFor {
             WaitFor::Park => f.write_str("park"),
             WaitFor::Once => f.write_str("Once/OnceLock/LazyLock"),
             WaitFor::Scope => f.write_str("end of thread::scope"),
+            WaitFor::Future => f.write_str("future (block_on)"),
         }
     }
 }

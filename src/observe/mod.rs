@@ -59,6 +59,8 @@ pub enum WaitFor {
     Once,
     /// The end of a `thread::scope`: its scoped coroutines.
     Scope,
+    /// A future in `weft::future::block_on` (or the tokio bridge's).
+    Future,
 }
 
 const KIND_SHIFT: u32 = 56;
@@ -80,6 +82,7 @@ impl WaitFor {
             WaitFor::Park => (11, 0),
             WaitFor::Once => (12, 0),
             WaitFor::Scope => (13, 0),
+            WaitFor::Future => (14, 0),
         };
         (kind << KIND_SHIFT) | arg
     }
@@ -103,6 +106,7 @@ impl WaitFor {
             11 => WaitFor::Park,
             12 => WaitFor::Once,
             13 => WaitFor::Scope,
+            14 => WaitFor::Future,
             _ => return None,
         })
     }

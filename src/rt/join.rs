@@ -1,12 +1,16 @@
 //! [`JoinHandle`]: waiting for a coroutine's result, from a coroutine
-//! (parks it) or from a thread (blocks it).
+//! (parks it), from a thread (blocks it) or from async code on any
+//! executor ([`JoinFuture`], which leaves a `Waker` in the packet).
 
 use std::fmt;
+use std::future::IntoFuture;
 use std::mem::ManuallyDrop;
 use std::panic::{self, AssertUnwindSafe};
+use std::pin::Pin;
 use std::ptr::NonNull;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
+use std::task::{Context, Poll, Waker};
 use std::thread;
 
 use crate::observe::WaitFor;
@@ -30,9 +34,25 @@ pub(crate) struct Packet<T> {
 
 struct Slot<T> {
     result: Option<thread::Result<T>>,
-    waiter: Option<Unparker>,
+    waiter: Option<Waiter>,
     /// The handle is gone: nobody will take a result.
     detached: bool,
+}
+
+/// Who waits for the result: a coroutine or thread in `join`, or a task
+/// of some executor awaiting a [`JoinFuture`].
+enum Waiter {
+    Unparker(Unparker),
+    Waker(Waker),
+}
+
+impl Waiter {
+    fn wake(self) {
+        match self {
+            Waiter::Unparker(unparker) => unparker.unpark(),
+            Waiter::Waker(waker) => waker.wake(),
+        }
+    }
 }
 
 impl<T> Packet<T> {
@@ -83,7 +103,7 @@ impl<T> Packet<T> {
             slot.waiter.take()
         };
         if let Some(waiter) = waiter {
-            waiter.unpark();
+            waiter.wake();
         }
         None
     }
@@ -108,7 +128,7 @@ impl<T> Packet<T> {
                     return result;
                 }
                 if registered.is_none() {
-                    slot.waiter = Some(Unparker::current());
+                    slot.waiter = Some(Waiter::Unparker(Unparker::current()));
                     // Recorded only when we really wait: a join that finds
                     // the result ready costs nothing extra.
                     registered = Some(crate::observe::waiting(reason));
@@ -120,6 +140,20 @@ impl<T> Packet<T> {
                 park::park_uncancellable();
             }
         }
+    }
+
+    /// The result if it is there; otherwise `waker` is left to be woken
+    /// when it comes (replacing an earlier waiter).
+    fn poll_result(&self, waker: &Waker) -> Poll<thread::Result<T>> {
+        let mut slot = self.slot.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(result) = slot.result.take() {
+            return Poll::Ready(result);
+        }
+        match &slot.waiter {
+            Some(Waiter::Waker(old)) if old.will_wake(waker) => {}
+            _ => slot.waiter = Some(Waiter::Waker(waker.clone())),
+        }
+        Poll::Pending
     }
 }
 
@@ -342,5 +376,69 @@ impl<T> Drop for JoinHandle<T> {
         // A result already there is the user's to drop, here; one still
         // to come is dropped by the coroutine itself (`Packet::publish`).
         drop(self.packet().detach());
+    }
+}
+
+/// Awaiting a coroutine from async code: `handle.await` on any executor
+/// (tokio, smol, `futures::executor`) returns what [`JoinHandle::join`]
+/// would, without blocking the executor's thread. The coroutine runs on
+/// weft's workers as always; when it finishes, its packet wakes the
+/// awaiting task.
+///
+/// ```
+/// let h = weft::spawn(|| 6 * 7);
+/// let answer = futures::executor::block_on(async { h.await });
+/// assert_eq!(answer.unwrap(), 42);
+/// ```
+impl<T> IntoFuture for JoinHandle<T> {
+    type Output = thread::Result<T>;
+    type IntoFuture = JoinFuture<T>;
+
+    fn into_future(self) -> JoinFuture<T> {
+        JoinFuture { handle: Some(self) }
+    }
+}
+
+/// The future of a [`JoinHandle`] (from its [`IntoFuture`] impl): ready
+/// with the coroutine's result, `Err` if it panicked or was cancelled.
+///
+/// Dropping it before it is ready detaches the coroutine, like dropping
+/// the handle. Cancelling the coroutine is done on the handle, before
+/// awaiting it.
+///
+/// ```
+/// use std::time::Duration;
+///
+/// let h = weft::spawn(|| weft::sleep(Duration::from_secs(3600)));
+/// h.cancel();
+/// let fut: weft::future::JoinFuture<()> = h.into_future();
+/// let err = futures::executor::block_on(fut).unwrap_err();
+/// assert!(err.is::<weft::Cancelled>());
+/// ```
+#[must_use = "futures do nothing unless awaited"]
+pub struct JoinFuture<T> {
+    /// `None` once the result was returned.
+    handle: Option<JoinHandle<T>>,
+}
+
+impl<T> Future for JoinFuture<T> {
+    type Output = thread::Result<T>;
+
+    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<thread::Result<T>> {
+        let handle = self
+            .handle
+            .as_ref()
+            .expect("JoinFuture polled after it returned its result");
+        let result = std::task::ready!(handle.packet().poll_result(cx.waker()));
+        self.handle = None;
+        Poll::Ready(result)
+    }
+}
+
+impl<T> fmt::Debug for JoinFuture<T> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("JoinFuture")
+            .field("handle", &self.handle)
+            .finish()
     }
 }

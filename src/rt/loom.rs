@@ -12,11 +12,11 @@ pub(crate) use loom::cell::UnsafeCell;
 #[cfg(weft_loom)]
 pub(crate) use loom::sync::Mutex;
 #[cfg(weft_loom)]
-pub(crate) use loom::sync::atomic::{AtomicU8, AtomicUsize, Ordering, fence};
+pub(crate) use loom::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering, fence};
 #[cfg(not(weft_loom))]
 pub(crate) use std::sync::Mutex;
 #[cfg(not(weft_loom))]
-pub(crate) use std::sync::atomic::{AtomicU8, AtomicUsize, Ordering, fence};
+pub(crate) use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering, fence};
 
 /// `std`'s `UnsafeCell` with loom's closure API (`with_mut`), so that code
 /// written for loom's checked cell compiles to a plain cell.
