@@ -11,7 +11,7 @@
 //!   against the same ping-pong without timeouts.
 //!
 //! ```text
-//! cargo run --release -p compare --bin timer_scale [-- N ROUNDS PINGS]
+//! cargo run --release -p compare --bin timer_scale [-- N ROUNDS PINGS [--weft-sleeps-only]]
 //! ```
 
 use std::time::{Duration, Instant};
@@ -152,6 +152,16 @@ fn main() {
     };
     let (n, rounds, pings) = (arg(1, 1_000_000), arg(2, 3), arg(3, 200_000));
     assert!(rounds > 1, "the marginal cost needs at least two rounds");
+    if std::env::args().nth(4).as_deref() == Some("--weft-sleeps-only") {
+        // For a profiler: only weft's sleeps, nothing else in the samples.
+        let (c, w) = measure(|| weft_tasks(n, rounds, true));
+        println!(
+            "weft sleeps: {:.0} ns CPU per sleep, {:.2}s",
+            ns(c, n * rounds),
+            w.as_secs_f64()
+        );
+        return;
+    }
     let tokio = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -1,0 +1,98 @@
+//! The storage of a worker's timer entries: a vector in chunks of
+//! [`CHUNK_BYTES`] each, indexed by `usize`.
+//!
+//! Chunks, not one `Vec`, so that growing never copies: a single vector
+//! of a million entries would move 32 MB on the worker loop when it
+//! doubles, a pause every coroutine on the worker feels.
+//!
+//! Huge chunks (33 MiB of address space; pages become resident only as
+//! entries are written, ~1 million 32-byte entries each) so that the
+//! memory goes back after a burst. glibc serves a block this large with
+//! its own `mmap` and unmaps it on free, and, being above its 32 MiB
+//! ceiling for dynamic thresholds, freeing it leaves glibc's mmap and trim
+//! thresholds alone (see `arch/stacks.md`, "Memory the allocator keeps").
+//! Measured with `million`: one `Vec` shrunk in place by `realloc` kept
+//! ~40 MiB resident after the burst, 64 KiB chunks (kept at the top of
+//! the worker's arena, which `malloc_trim` leaves) ~27 MiB; this ~4 MiB,
+//! as with the B-tree before.
+
+use std::ops::{Index, IndexMut};
+
+/// Bytes of address space per chunk.
+const CHUNK_BYTES: usize = 33 << 20;
+
+/// A growable array of `E` in fixed-size chunks that never move.
+pub(crate) struct Slab<E> {
+    chunks: Vec<Vec<E>>,
+    len: usize,
+}
+
+impl<E> Default for Slab<E> {
+    fn default() -> Self {
+        Slab {
+            chunks: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<E> Slab<E> {
+    /// Entries per chunk.
+    const CHUNK: usize = CHUNK_BYTES
+        / if size_of::<E>() == 0 {
+            1
+        } else {
+            size_of::<E>()
+        };
+
+    /// How many entries it holds.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Appends `entry`, returning its index.
+    pub(crate) fn push(&mut self, entry: E) -> usize {
+        if self.len % Self::CHUNK == 0 {
+            self.chunks.push(Vec::with_capacity(Self::CHUNK));
+        }
+        let index = self.len;
+        self.chunks
+            .last_mut()
+            .expect("a chunk with room")
+            .push(entry);
+        self.len += 1;
+        index
+    }
+
+    /// The entry at `index`, if there is one.
+    pub(crate) fn get(&self, index: usize) -> Option<&E> {
+        self.chunks
+            .get(index / Self::CHUNK)?
+            .get(index % Self::CHUNK)
+    }
+
+    /// Every entry, in index order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &E> {
+        self.chunks.iter().flatten()
+    }
+
+    /// Drops every entry and gives the memory back.
+    pub(crate) fn clear(&mut self) {
+        self.chunks = Vec::new();
+        self.len = 0;
+    }
+}
+
+impl<E> Index<usize> for Slab<E> {
+    type Output = E;
+
+    fn index(&self, index: usize) -> &E {
+        &self.chunks[index / Self::CHUNK][index % Self::CHUNK]
+    }
+}
+
+impl<E> IndexMut<usize> for Slab<E> {
+    fn index_mut(&mut self, index: usize) -> &mut E {
+        &mut self.chunks[index / Self::CHUNK][index % Self::CHUNK]
+    }
+}
