@@ -52,7 +52,7 @@ impl<E> Slab<E> {
 
     /// Appends `entry`, returning its index.
     pub(crate) fn push(&mut self, entry: E) -> usize {
-        if self.len % Self::CHUNK == 0 {
+        if self.len.is_multiple_of(Self::CHUNK) {
             self.chunks.push(Vec::with_capacity(Self::CHUNK));
         }
         let index = self.len;
