@@ -5,8 +5,8 @@
 //! of a million entries would move 32 MB on the worker loop when it
 //! doubles, a pause every coroutine on the worker feels.
 //!
-//! Huge chunks (33 MiB of address space; pages become resident only as
-//! entries are written, ~1 million 32-byte entries each) so that the
+//! Huge chunks (64 MiB of address space for 2^21 32-byte entries; pages
+//! become resident only as entries are written) so that the
 //! memory goes back after a burst. glibc serves a block this large with
 //! its own `mmap` and unmaps it on free, and, being above its 32 MiB
 //! ceiling for dynamic thresholds, freeing it leaves glibc's mmap and trim
@@ -37,13 +37,18 @@ impl<E> Default for Slab<E> {
 }
 
 impl<E> Slab<E> {
-    /// Entries per chunk.
-    const CHUNK: usize = CHUNK_BYTES
+    /// log2 of the entries per chunk: at least [`CHUNK_BYTES`] worth,
+    /// rounded up to a power of two so that indexing is a shift and a mask.
+    const SHIFT: u32 = (CHUNK_BYTES
         / if size_of::<E>() == 0 {
             1
         } else {
             size_of::<E>()
-        };
+        })
+    .next_power_of_two()
+    .trailing_zeros();
+    /// Entries per chunk.
+    const CHUNK: usize = 1 << Self::SHIFT;
 
     /// How many entries it holds.
     pub(crate) fn len(&self) -> usize {
@@ -67,8 +72,8 @@ impl<E> Slab<E> {
     /// The entry at `index`, if there is one.
     pub(crate) fn get(&self, index: usize) -> Option<&E> {
         self.chunks
-            .get(index / Self::CHUNK)?
-            .get(index % Self::CHUNK)
+            .get(index >> Self::SHIFT)?
+            .get(index & (Self::CHUNK - 1))
     }
 
     /// Every entry, in index order.
@@ -87,12 +92,12 @@ impl<E> Index<usize> for Slab<E> {
     type Output = E;
 
     fn index(&self, index: usize) -> &E {
-        &self.chunks[index / Self::CHUNK][index % Self::CHUNK]
+        &self.chunks[index >> Self::SHIFT][index & (Self::CHUNK - 1)]
     }
 }
 
 impl<E> IndexMut<usize> for Slab<E> {
     fn index_mut(&mut self, index: usize) -> &mut E {
-        &mut self.chunks[index / Self::CHUNK][index % Self::CHUNK]
+        &mut self.chunks[index >> Self::SHIFT][index & (Self::CHUNK - 1)]
     }
 }
