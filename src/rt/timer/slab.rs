@@ -1,5 +1,5 @@
-//! The storage of a worker's timer entries: a vector in chunks of
-//! [`CHUNK_BYTES`] each, indexed by `usize`.
+//! The storage of a worker's timer entries: a vector in chunks of at
+//! least [`CHUNK_BYTES`] each, indexed by `usize`.
 //!
 //! Chunks, not one `Vec`, so that growing never copies: a single vector
 //! of a million entries would move 32 MB on the worker loop when it
@@ -11,10 +11,10 @@
 //! its own `mmap` and unmaps it on free, and, being above its 32 MiB
 //! ceiling for dynamic thresholds, freeing it leaves glibc's mmap and trim
 //! thresholds alone (see `arch/stacks.md`, "Memory the allocator keeps").
-//! Measured with `million`: one `Vec` shrunk in place by `realloc` kept
-//! ~40 MiB resident after the burst, 64 KiB chunks (kept at the top of
-//! the worker's arena, which `malloc_trim` leaves) ~27 MiB; this ~4 MiB,
-//! as with the B-tree before.
+//! Small chunks (64 KiB) would instead stay in the worker's arena, at its
+//! top, which `malloc_trim` leaves resident. `million` still keeps more
+//! memory after its burst than with the B-tree before, for a reason not
+//! yet found (`arch/timers.md`).
 
 use std::ops::{Index, IndexMut};
 
