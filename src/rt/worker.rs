@@ -832,6 +832,7 @@ impl WorkerLocal {
             inspect.shrink_to(SMALL_CAPACITY);
         }
         drop((ready, tasks));
+        self.timers.borrow_mut().shrink();
         self.remote.shrink_inbox();
         #[cfg(all(target_os = "linux", target_env = "gnu"))]
         // SAFETY: malloc_trim has no preconditions; it only returns free
