@@ -124,7 +124,7 @@ impl Target {
     /// costs no atomic read-modify-write at all.
     pub(crate) fn for_current() -> Target {
         let borrowed = worker::with_current_header(|header| {
-            // SAFETY: a bitwise copy of the running task's `Arc<Header>`,
+            // Soundness: a bitwise copy of the running task's `Arc<Header>`,
             // sharing the task's reference instead of taking one. The
             // task keeps its `Arc` until the coroutine has finished, and
             // this `Target` lives on the coroutine's own stack (a
@@ -134,12 +134,13 @@ impl Target {
             // right; wakers that outlive the frame hold real clones
             // (`owned`, made with `Arc::clone` while the task's reference
             // is alive).
+            // SAFETY: by the soundness argument just above.
             header.map(|header| unsafe { std::ptr::read(header) })
         });
         let (unparker, owns_local) = match borrowed {
             Some(header) => (Unparker::Coroutine(header), false),
             None => match THREAD.try_with(|thread| {
-                // SAFETY: as for the header above: a copy sharing the
+                // Soundness: as for the header above: a copy sharing the
                 // thread local's reference to this thread's handle, which
                 // stays alive until the thread runs its thread-local
                 // destructors; this `Target` lives on the thread's stack
@@ -147,6 +148,7 @@ impl Target {
                 // `block_on` finds `THREAD` either alive for its whole
                 // run (they run one at a time) or gone (`try_with` fails,
                 // below). Never dropped; clones are real.
+                // SAFETY: by the soundness argument just above.
                 unsafe { std::ptr::read(thread) }
             }) {
                 Ok(thread) => (Unparker::Thread(thread), false),
@@ -185,7 +187,7 @@ impl Target {
     /// [`BORROWED`]).
     pub(crate) fn borrowed_waker(&self) -> ManuallyDrop<Waker> {
         let data = self as *const Target as *const ();
-        // SAFETY: the `BORROWED` functions treat `data` as a `&Target`,
+        // Soundness: the `BORROWED` functions treat `data` as a `&Target`,
         // which holds as long as `self` lives. The waker is `ManuallyDrop`
         // (dropping it would do nothing anyway) and lent to futures only
         // as the `&Waker` of a `Context`, whose borrow ends before `self`
@@ -194,6 +196,7 @@ impl Target {
         // independent of `self`. `Target` is `Sync` (atomics, a
         // `OnceLock`, an `Unparker`), so `&Target` may be used from any
         // thread, as the `RawWaker` contract requires.
+        // SAFETY: by the soundness argument just above.
         ManuallyDrop::new(unsafe { Waker::from_raw(RawWaker::new(data, &BORROWED)) })
     }
 }
@@ -201,9 +204,10 @@ impl Target {
 impl Drop for Target {
     fn drop(&mut self) {
         if self.owns_local {
-            // SAFETY: `local` owns its unparker (a `Thread` cloned because
+            // Soundness: `local` owns its unparker (a `Thread` cloned because
             // the thread local was gone), is dropped only here, and never
             // used again.
+            // SAFETY: by the soundness argument just above.
             unsafe { ManuallyDrop::drop(&mut self.local) }
         }
     }

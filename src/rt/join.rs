@@ -292,9 +292,10 @@ impl<T> JoinHandle<T> {
     /// spawn-join path is hot).
     fn joined(self) {
         let this = ManuallyDrop::new(self);
-        // SAFETY: `this` is never used or dropped again; moving the
+        // Soundness: `this` is never used or dropped again; moving the
         // coroutine out of it once drops what the handle holds (its
         // other fields are plain data).
+        // SAFETY: by the soundness argument just above.
         drop(unsafe { std::ptr::read(&this.coroutine) });
     }
 

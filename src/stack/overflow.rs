@@ -201,10 +201,11 @@ unsafe fn chain(sig: c_int, info: *mut siginfo_t, ctx: *mut c_void, fault: bool)
     }
     // SAFETY: sigset_t is plain old data; it is filled right below.
     let mut mask: libc::sigset_t = unsafe { std::mem::zeroed() };
-    // SAFETY: ucontext_t is what the kernel passes an SA_SIGINFO handler
+    // Soundness: ucontext_t is what the kernel passes an SA_SIGINFO handler
     // as its third argument; its uc_sigmask is the interrupted mask, which
     // the kernel restores when we return. Without one, the current mask
     // (which has `sig` added, as `SA_NODEFER` below may undo).
+    // SAFETY: by the soundness argument just above.
     unsafe {
         if ctx.is_null() {
             libc::pthread_sigmask(libc::SIG_SETMASK, ptr::null(), &mut mask);

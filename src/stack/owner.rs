@@ -45,10 +45,11 @@ struct Record {
 /// below it are mapped for the life of the process and are never used as
 /// anything but this record.
 unsafe fn record<'a>(top: usize) -> &'a Record {
-    // SAFETY: by the caller's contract the bytes are mapped forever and
+    // Soundness: by the caller's contract the bytes are mapped forever and
     // only ever accessed through this type, whose fields are atomics (any
     // bit pattern is valid, concurrent access is allowed); the address is
     // page aligned minus a multiple of 16, so aligned for `Record`.
+    // SAFETY: by the soundness argument just above.
     unsafe { &*((top - RECORD) as *const Record) }
 }
 

@@ -80,9 +80,10 @@ impl<T> OnceLock<T> {
     /// ```
     pub fn get(&self) -> Option<&T> {
         if self.once.is_completed() {
-            // SAFETY: `COMPLETE` (seen with `Acquire`) is published after
+            // Soundness: `COMPLETE` (seen with `Acquire`) is published after
             // the value was written, and it is never written again while
             // shared.
+            // SAFETY: by the soundness argument just above.
             Some(unsafe { (*self.value.get()).assume_init_ref() })
         } else {
             None
