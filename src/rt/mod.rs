@@ -1,8 +1,8 @@
 //! The runtime core: coroutines, the workers that run them, and the one
 //! parking protocol everything else waits through.
 //!
-//! Everything outside this folder (`io/`, `net/`, `sync/`, `fs/`,
-//! `blocking/`, `observe/`, `stack/`) is built on the few entry points
+//! Everything outside this folder (`net/`, `os/`, `sync/`, `fs/`,
+//! `blocking/`, `thread/`, `future/`, `compat/`, `hook/`) is built on the few entry points
 //! here: [`park`] to wait and be woken, [`worker`] to ask "am I in a
 //! coroutine, and which", [`spawn`] and [`join`] for the public API.
 //!
@@ -14,13 +14,14 @@
 //! | `worker.rs` | one worker's event loop and its task table |
 //! | `scheduler.rs` | queues, stealing, idle workers |
 //! | `park/` | the parking protocol and its state machine |
-//! | `timer.rs` | a worker's timers |
+//! | `timer/` | a worker's timers: a hierarchical wheel over a slab |
 //! | `coop.rs` | the cooperative budget |
 //! | `local.rs` | `coroutine_local!` |
 //! | `panic_hook.rs` | panic messages that name the coroutine |
 //! | `unwinding.rs` | which coroutine unwinds (`thread::panicking()` per coroutine) |
 //! | `watchdog.rs` | reports a coroutine stalling its worker |
-//! | `loom.rs` | the atomics seam that loom models check |
+//! | `loom.rs` | the atomics and cells seam that loom models check |
+//! | `loom_idle.rs`, `loom_shutdown.rs` | loom models of the idle-worker and shutdown handshakes |
 
 pub(crate) mod coop;
 pub(crate) mod coroutine;
