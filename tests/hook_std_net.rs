@@ -31,6 +31,15 @@ fn status_flags(fd: i32) -> i32 {
     unsafe { libc::fcntl(fd, libc::F_GETFL) }
 }
 
+/// A connected pair of blocking `std::net` sockets on loopback: the
+/// client's end and the server's.
+fn tcp_pair() -> (TcpStream, TcpStream) {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let client = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
+    let (server, _) = listener.accept().unwrap();
+    (client, server)
+}
+
 #[test]
 fn a_std_net_echo_server_overlaps_its_clients() {
     let elapsed = common::with_timeout(60, || {
@@ -83,9 +92,7 @@ fn socket_timeouts_set_with_setsockopt_end_a_parked_read() {
     common::with_timeout(60, || {
         let rt = common::runtime(2);
         rt.block_on(|| {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let mut stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-            let (mut server, _) = listener.accept().unwrap();
+            let (mut stream, mut server) = tcp_pair();
             stream
                 .set_read_timeout(Some(Duration::from_millis(200)))
                 .unwrap();
@@ -200,9 +207,7 @@ fn a_user_set_nonblocking_socket_passes_eagain_through() {
     common::with_timeout(60, || {
         let rt = common::runtime(2);
         rt.block_on(|| {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let mut stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-            let (mut server, _) = listener.accept().unwrap();
+            let (mut stream, mut server) = tcp_pair();
             stream.set_nonblocking(true).unwrap();
             assert_ne!(status_flags(stream.as_raw_fd()) & libc::O_NONBLOCK, 0);
             let start = Instant::now();
@@ -393,9 +398,7 @@ fn a_large_write_sends_every_byte_like_a_blocking_socket() {
     common::with_timeout(60, || {
         let rt = common::runtime(2);
         rt.block_on(|| {
-            let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-            let stream = TcpStream::connect(listener.local_addr().unwrap()).unwrap();
-            let (mut server, _) = listener.accept().unwrap();
+            let (stream, mut server) = tcp_pair();
             const LEN: usize = 16 << 20; // far more than any socket buffer
             let reader = weft::spawn(move || {
                 let mut total = 0;

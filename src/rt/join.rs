@@ -431,7 +431,11 @@ impl<T> Future for JoinFuture<T> {
             .as_ref()
             .expect("JoinFuture polled after it returned its result");
         let result = std::task::ready!(handle.packet().poll_result(cx.waker()));
-        self.handle = None;
+        // Taken: the handle need not tell the packet it is going
+        // (`Drop` would lock it again), as after `join`.
+        if let Some(handle) = self.handle.take() {
+            handle.joined();
+        }
         Poll::Ready(result)
     }
 }

@@ -198,8 +198,7 @@ pub fn current() -> Thread {
 /// h.join().unwrap();
 /// ```
 pub fn park() {
-    let _waiting = observe::waiting(WaitFor::Park);
-    park::park_for_token(None);
+    crate::park();
 }
 
 /// Like [`park`], but returns after `dur` at the latest, like
