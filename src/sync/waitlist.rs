@@ -410,36 +410,55 @@ impl<P: Parker> Wakes<P> {
         }
     }
 
+    #[inline]
     fn push(&mut self, unparker: P::Unparker) {
         if self.first.is_none() {
             self.first = Some(unparker);
         } else {
-            if self.more.len() == WAKE_BATCH {
-                // A wake-all of a huge list: wake this batch now, under
-                // the lock (correct, only slower), rather than grow a
-                // buffer of a million entries whose `free` would make
-                // glibc keep that much memory (see arch/stacks.md).
-                for unparker in self.more.drain(..) {
-                    P::unpark(&unparker);
-                }
-            }
-            self.more.push(unparker);
+            self.push_more(unparker);
         }
     }
 
+    #[cold]
+    fn push_more(&mut self, unparker: P::Unparker) {
+        if self.more.len() == WAKE_BATCH {
+            // A wake-all of a huge list: wake this batch now, under
+            // the lock (correct, only slower), rather than grow a
+            // buffer of a million entries whose `free` would make
+            // glibc keep that much memory (see arch/stacks.md).
+            for unparker in self.more.drain(..) {
+                P::unpark(&unparker);
+            }
+        }
+        self.more.push(unparker);
+    }
+
     /// Wakes everyone collected so far. Call it after releasing the lock.
+    ///
+    /// Most flushes wake one waiter or none (a send, a receive, an
+    /// unlock): those never touch `more`, whose `Drain` alone cost more
+    /// than the rest of a ping-pong's wake.
     #[inline]
     pub(crate) fn flush(&mut self) {
         if let Some(first) = self.first.take() {
             P::unpark(&first);
-            for unparker in self.more.drain(..) {
-                P::unpark(&unparker);
+            drop(first);
+            if !self.more.is_empty() {
+                self.flush_more();
             }
+        }
+    }
+
+    #[cold]
+    fn flush_more(&mut self) {
+        for unparker in self.more.drain(..) {
+            P::unpark(&unparker);
         }
     }
 }
 
 impl<P: Parker> Drop for Wakes<P> {
+    #[inline]
     fn drop(&mut self) {
         self.flush();
     }
