@@ -67,6 +67,7 @@ const KIND_SHIFT: u32 = 56;
 const ARG_MASK: u64 = (1 << KIND_SHIFT) - 1;
 
 impl WaitFor {
+    #[inline]
     fn encode(self) -> u64 {
         let (kind, arg): (u64, u64) = match self {
             WaitFor::Sleep(at) => (1, nanos_since_epoch(at) & ARG_MASK),
@@ -165,7 +166,12 @@ impl Observed {
         let marker = 0u8;
         let sp = std::hint::black_box(&marker) as *const u8 as u64;
         self.sp.store(sp, Ordering::Relaxed);
-        self.low_sp.fetch_min(sp, Ordering::Relaxed);
+        // Only the coroutine itself writes the mark once it runs (its
+        // worker set it before): a load and a store, not a locked
+        // `fetch_min` on every park.
+        if sp < self.low_sp.load(Ordering::Relaxed) {
+            self.low_sp.store(sp, Ordering::Relaxed);
+        }
     }
 
     /// (bytes in use at the last parking point, high-water mark, size).
@@ -206,7 +212,7 @@ pub(crate) struct WaitGuard {
 /// record is cleared when the guard drops. A no-op outside coroutines.
 #[inline]
 pub(crate) fn waiting(reason: WaitFor) -> WaitGuard {
-    let active = crate::rt::worker::with_current_header(|h| match h {
+    let active = crate::rt::worker::with_current_fields(|h| match h {
         Some(h) => {
             h.observed.wait.store(reason.encode(), Ordering::Relaxed);
             h.observed.since.store(coarse_now(), Ordering::Relaxed);
@@ -221,7 +227,7 @@ impl Drop for WaitGuard {
     #[inline]
     fn drop(&mut self) {
         if self.active {
-            crate::rt::worker::with_current_header(|h| {
+            crate::rt::worker::with_current_fields(|h| {
                 if let Some(h) = h {
                     h.observed.wait.store(0, Ordering::Relaxed);
                     h.observed.touch();

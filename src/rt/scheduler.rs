@@ -231,10 +231,10 @@ impl WorkerRemote {
 
     /// Worker side: `header`'s coroutine is about to run.
     #[inline]
-    pub(crate) fn begin_run(&self, header: &Arc<Header>) {
+    pub(crate) fn begin_run(&self, fields: &HeaderFields) {
         let n = self.switches.load(StdOrdering::Relaxed);
         self.switches.store(n.wrapping_add(1), StdOrdering::Relaxed);
-        let fields: *const HeaderFields = &***header;
+        let fields: *const HeaderFields = fields;
         self.running.store(fields.cast_mut(), StdOrdering::Release);
     }
 

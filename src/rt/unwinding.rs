@@ -51,7 +51,7 @@ pub(crate) fn panicking() -> bool {
 #[cold]
 fn panicking_slow() -> bool {
     let exact = SUSPENDED.with(Cell::get) == 0;
-    worker::with_current_header(|header| match header {
+    worker::with_current_fields(|header| match header {
         // The worker's own loop: unwinding only if no suspended coroutine
         // explains the thread's count (a plain thread never has one).
         None => exact,
@@ -69,7 +69,7 @@ fn panicking_slow() -> bool {
 /// or weft is about to `resume_unwind` in it.
 #[inline]
 pub(crate) fn mark() {
-    worker::with_current_header(|header| {
+    worker::with_current_fields(|header| {
         if let Some(header) = header {
             header.set_unwinding(true);
         }
@@ -88,12 +88,12 @@ pub(crate) fn resume_unwind(payload: Box<dyn Any + Send>) -> ! {
 /// (`false` for a coroutine's body; `true` for a catch inside a
 /// destructor that runs during an unwind).
 pub(crate) fn catch_unwind<R>(f: impl FnOnce() -> R) -> std::thread::Result<R> {
-    let before = worker::with_current_header(|h| h.map(|h| h.is_unwinding()));
+    let before = worker::with_current_fields(|h| h.map(|h| h.is_unwinding()));
     let result = panic::catch_unwind(AssertUnwindSafe(f));
     if result.is_err()
         && let Some(before) = before
     {
-        worker::with_current_header(|header| {
+        worker::with_current_fields(|header| {
             if let Some(header) = header {
                 header.set_unwinding(before);
             }

@@ -31,7 +31,7 @@ use corosensei::{Coroutine, CoroutineResult, Yielder};
 use crossbeam_deque::{Steal, Worker as Deque};
 
 use crate::io::reactor::Reactor;
-use crate::rt::coroutine::{Header, Owner};
+use crate::rt::coroutine::{Header, HeaderFields, Owner};
 use crate::rt::local::LocalMap;
 use crate::rt::scheduler::{LiveHeader, NewTask, Shared, Start, WorkerRemote};
 use crate::rt::timer::Timers;
@@ -51,11 +51,25 @@ type CoYielder = Yielder<(), Suspend>;
 pub(crate) struct Task {
     coro: UnsafeCell<Coroutine<(), Suspend, (), Stack>>,
     header: Arc<Header>,
+    /// `header`'s fields, found once at start: reaching them through the
+    /// `Arc<dyn Tail>` costs a vtable load and an alignment computation
+    /// on every use, and the switch path uses them several times.
+    fields: *const HeaderFields,
     /// Where the coroutine's yielder lives on its own stack; set when it
     /// first runs, fixed after.
     yielder: Cell<*const CoYielder>,
     /// Its `coroutine_local!` values.
     locals: LocalMap,
+}
+
+impl Task {
+    /// The header's fields, without going through the `dyn` header.
+    #[inline]
+    fn fields(&self) -> &HeaderFields {
+        // SAFETY: `fields` points into the allocation `self.header` keeps
+        // alive (an `Arc`'s contents never move), for as long as `self`.
+        unsafe { &*self.fields }
+    }
 }
 
 /// How many coroutines a worker runs between two looks at its inbox,
@@ -167,6 +181,17 @@ pub(crate) fn with_current_header<R>(f: impl FnOnce(Option<&Arc<Header>>) -> R) 
     })
 }
 
+/// Runs `f` on the header fields of the running coroutine: the cheapest
+/// look-up, for the parking and unwinding paths.
+#[inline]
+pub(crate) fn with_current_fields<R>(f: impl FnOnce(Option<&HeaderFields>) -> R) -> R {
+    with_worker(|w| {
+        let task = w.map_or(ptr::null(), |w| w.current.get());
+        // SAFETY: as in `current_header`.
+        f((!task.is_null()).then(|| unsafe { (*task).fields() }))
+    })
+}
+
 /// The remote handle of this thread's worker, if a coroutine runs here.
 pub(crate) fn current_remote() -> Option<Arc<WorkerRemote>> {
     with_worker(|w| {
@@ -243,7 +268,7 @@ pub(crate) fn suspend(why: Suspend) {
     // on its own coroutine (see `current_header`).
     let task = unsafe { &*task };
     let yielder = task.yielder.get();
-    let _unwinding = crate::rt::unwinding::Suspension::begin(&task.header);
+    let _unwinding = crate::rt::unwinding::Suspension::begin(task.fields());
     // Soundness: the yielder was stored by this very coroutine when it
     // started; it lives on this coroutine's stack, which we are running on,
     // so it is valid, and suspending through it is the one legal use.
@@ -263,12 +288,13 @@ pub(crate) fn yield_current() -> bool {
     // SAFETY: `task` is the running task; it outlives this call, which runs
     // on its own coroutine (see `current_header`).
     let task = unsafe { &*task };
-    let cancelled = || task.header.is_cancelled() && !crate::rt::unwinding::panicking();
+    let fields = task.fields();
+    let cancelled = || fields.is_cancelled() && !crate::rt::unwinding::panicking();
     if cancelled() {
         crate::rt::unwinding::resume_unwind(Box::new(crate::Cancelled));
     }
     {
-        let _unwinding = crate::rt::unwinding::Suspension::begin(&task.header);
+        let _unwinding = crate::rt::unwinding::Suspension::begin(fields);
         // SAFETY: as in `suspend`: our own yielder, on the stack we run on.
         unsafe { (*task.yielder.get()).suspend(Suspend::Yield) };
     }
@@ -910,11 +936,13 @@ impl WorkerLocal {
                 })
             };
         });
+        let fields: *const HeaderFields = &**header;
         self.tasks.borrow_mut().fill(
             key,
             Task {
                 coro: UnsafeCell::new(coro),
                 header,
+                fields,
                 yielder: Cell::new(ptr::null()),
                 locals: LocalMap::default(),
             },
@@ -934,7 +962,7 @@ impl WorkerLocal {
         let task = unsafe { &*task };
         self.current.set(task);
         self.budget.set(crate::rt::coop::BUDGET);
-        self.remote.begin_run(&task.header);
+        self.remote.begin_run(task.fields());
         // Soundness: only this worker resumes its coroutines, and only from
         // its loop (never re-entrantly from inside a coroutine), so this is
         // the one live `&mut` to the corosensei handle.
@@ -945,7 +973,7 @@ impl WorkerLocal {
         match result {
             CoroutineResult::Yield(Suspend::Yield) => self.ready.borrow_mut().push_back(key),
             CoroutineResult::Yield(Suspend::Park) => {
-                if !task.header.park.commit_park() {
+                if !task.fields().park.commit_park() {
                     self.ready.borrow_mut().push_back(key);
                 }
             }

@@ -112,6 +112,9 @@ pub(crate) struct Stack {
     slab: u32,
     /// Size class.
     class: u8,
+    /// `corosensei::stack::Stack::base`, computed once: corosensei asks
+    /// for it on every resume, the hottest path of a worker.
+    base: NonZeroUsize,
     /// Tells valgrind this range is a stack, so switching onto it is not
     /// taken for a wild stack-pointer move (feature `valgrind`).
     #[cfg(feature = "valgrind")]
@@ -184,9 +187,9 @@ impl Drop for Stack {
 // STACK_ALIGNMENT, and `size()` is at least 16 KiB, well above
 // MIN_STACK_SIZE + RECORD.
 unsafe impl corosensei::stack::Stack for Stack {
+    #[inline]
     fn base(&self) -> StackPointer {
-        self.limit
-            .saturating_add(slab::page_size() + self.size() - owner::RECORD)
+        self.base
     }
 
     fn limit(&self) -> StackPointer {
@@ -212,10 +215,12 @@ pub(crate) fn allocate(size: usize) -> io::Result<Stack> {
     let class = class_for(size)?;
     let slot = pool::take(class)?;
     let limit = NonZeroUsize::new(slot.addr).ok_or_else(|| io::Error::other("weft: null stack"))?;
+    let base = limit.saturating_add(slab::page_size() + class_size(class) - owner::RECORD);
     let stack = Stack {
         limit,
         slab: slot.slab,
         class: class as u8,
+        base,
         #[cfg(feature = "valgrind")]
         valgrind: None,
     };

@@ -107,7 +107,7 @@ impl ScopeData {
 
 /// Whether the running coroutine was cancelled (never, on a thread).
 fn owner_cancelled() -> bool {
-    worker::with_current_header(|h| h.is_some_and(|h| h.is_cancelled()))
+    worker::with_current_fields(|h| h.is_some_and(|h| h.is_cancelled()))
 }
 
 /// A scoped coroutine's result, shared by its body and its handle. Its

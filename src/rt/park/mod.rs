@@ -65,7 +65,7 @@ impl Unparker {
 /// (and is not already unwinding). A parking point calls this.
 #[inline]
 pub(crate) fn check_cancelled() {
-    let cancelled = worker::with_current_header(|h| h.is_some_and(|h| h.is_cancelled()));
+    let cancelled = worker::with_current_fields(|h| h.is_some_and(|h| h.is_cancelled()));
     if cancelled && !unwinding::panicking() {
         unwinding::resume_unwind(Box::new(Cancelled));
     }
@@ -77,7 +77,7 @@ pub(crate) fn check_cancelled() {
 pub(crate) fn park() {
     // One look-up of the running coroutine: take a waiting token, or
     // record the stack depth for dumps before suspending.
-    let token_waiting = worker::with_current_header(|h| {
+    let token_waiting = worker::with_current_fields(|h| {
         h.map(|h| {
             let token = h.park.try_consume_token();
             if !token {
@@ -185,7 +185,7 @@ pub(crate) fn unpark_token(header: &Arc<Header>) {
 /// must not be abandoned, such as `block_on` whose coroutine borrows from
 /// the waiting frame).
 pub(crate) fn park_uncancellable() {
-    let token_waiting = worker::with_current_header(|h| h.map(|h| h.park.try_consume_token()));
+    let token_waiting = worker::with_current_fields(|h| h.map(|h| h.park.try_consume_token()));
     match token_waiting {
         None => thread::park(),
         Some(true) => {}

@@ -59,9 +59,15 @@ impl ParkState {
     /// token. Returns `true` if there was one, and the coroutine must not
     /// suspend.
     pub fn try_consume_token(&self) -> bool {
-        self.0
-            .compare_exchange(NOTIFIED, IDLE, Ordering::Acquire, Ordering::Relaxed)
-            .is_ok()
+        // A plain load first: most parks find no token, and a failed
+        // compare-exchange is still a locked instruction. Seeing no token
+        // here is what a failed exchange would have said; one that lands
+        // just after is `commit_park`'s business.
+        self.0.load(Ordering::Relaxed) == NOTIFIED
+            && self
+                .0
+                .compare_exchange(NOTIFIED, IDLE, Ordering::Acquire, Ordering::Relaxed)
+                .is_ok()
     }
 
     /// Second half of a park, on the worker after the coroutine suspended.
