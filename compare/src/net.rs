@@ -227,6 +227,7 @@ pub fn run(workers: usize, secs: f64, rounds: usize) -> Vec<Table> {
                 "p999 µs",
                 "server CPU",
                 "server CPU µs/request",
+                "server RSS MiB",
                 "client CPU",
                 "other load",
             ]
@@ -253,7 +254,43 @@ pub fn run(workers: usize, secs: f64, rounds: usize) -> Vec<Table> {
         })
         .collect();
     remark_on_timeouts(&mut tables);
+    for table in &mut tables {
+        remark_on_memory(table);
+    }
     tables
+}
+
+/// On the 5,000-connection rows: each server's resident memory above
+/// tokio's, per connection (the issue's goal for weft: at most 5 KiB).
+fn remark_on_memory(table: &mut Table) {
+    let Some(conns) = WORKLOADS
+        .iter()
+        .find(|w| w.id == table.id && w.conns >= 5000)
+        .map(|w| w.conns)
+    else {
+        return;
+    };
+    let rss = |peer: &str| -> Option<f64> { table.cell(peer, "server RSS MiB")?.parse().ok() };
+    let Some(tokio) = rss("tokio") else {
+        return;
+    };
+    let parts: Vec<String> = table
+        .rows
+        .iter()
+        .filter(|r| r.peer != "tokio")
+        .filter_map(|r| {
+            let mib = rss(&r.peer)?;
+            let per_conn_kib = (mib - tokio) * 1024.0 / conns as f64;
+            Some(format!("{} {per_conn_kib:+.1} KiB", r.peer))
+        })
+        .collect();
+    if !parts.is_empty() {
+        table.remarks.push(format!(
+            "Server resident memory with all {conns} connections open, above tokio's \
+             ({tokio:.1} MiB), per connection: {}. Goal for weft: at most +5 KiB.",
+            parts.join("; ")
+        ));
+    }
 }
 
 /// On the timer-heavy row: each peer's server CPU per request against the
@@ -433,6 +470,7 @@ fn measure(peer: &str, server: Result<Server, String>, w: &NetWorkload, secs: f6
             format!("{:.1}", num("p999_us").unwrap_or(0.0)),
             server_cpu,
             per_request,
+            num("server_rss_kib").map_or("–".to_string(), |k| format!("{:.1}", k / 1024.0)),
             format!("{:.0}%", num("client_cpu").unwrap_or(0.0) * 100.0),
             other,
         ],

@@ -161,6 +161,9 @@ struct Report {
     connect: Duration,
     client_cpu: f64,
     server_cpu: Option<f64>,
+    /// The server's resident memory at the end of the measured time, while
+    /// every connection is still open, in KiB.
+    server_rss_kib: Option<u64>,
     /// CPU busy on the whole machine, in cores.
     machine_cpu: Option<f64>,
 }
@@ -282,6 +285,7 @@ fn run(o: &Options) -> io::Result<Report> {
         (Some(a), Some(b)) => Some((b - a) / wall),
         _ => None,
     };
+    let server_rss_kib = o.watch_pid.and_then(process_rss_kib);
     for conn in conns.into_iter().flatten() {
         reset_on_close(&conn.stream);
     }
@@ -298,6 +302,7 @@ fn run(o: &Options) -> io::Result<Report> {
         connect,
         client_cpu,
         server_cpu,
+        server_rss_kib,
         machine_cpu,
     })
 }
@@ -526,6 +531,13 @@ fn process_cpu_secs(pid: u32) -> Option<f64> {
     Some((utime + stime) / 100.0)
 }
 
+/// Resident memory of process `pid` in KiB (`VmRSS` in its status).
+fn process_rss_kib(pid: u32) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmRSS:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
+}
+
 /// All CPUs' (total, idle + iowait) clock ticks so far, from `/proc/stat`.
 fn machine_ticks() -> Option<(f64, f64)> {
     let stat = std::fs::read_to_string("/proc/stat").ok()?;
@@ -624,15 +636,21 @@ impl Report {
         let machine_cpu = self
             .machine_cpu
             .map_or("null".to_string(), |c| format!("{c:.4}"));
+        let server_rss_kib = self
+            .server_rss_kib
+            .map_or("null".to_string(), |k| k.to_string());
         if let Some(machine) = self.machine_cpu {
             println!("  whole machine busy {:.0}% of a core", machine * 100.0);
+        }
+        if let Some(kib) = self.server_rss_kib {
+            println!("  server resident memory {:.1} MiB", kib as f64 / 1024.0);
         }
         println!(
             "{{\"mode\":\"{mode}\",\"conns\":{},\"size\":{},\"secs\":{secs:.4},\"requests\":{},\
              \"rps\":{rps:.1},\"mib_s\":{mib_s:.3},\"p50_us\":{p50:.2},\"p99_us\":{p99:.2},\
              \"p999_us\":{p999:.2},\"max_us\":{max:.2},\"cv\":{cv:.4},\"windows\":{},\"errors\":{},\
              \"connect_ms\":{:.1},\"client_cpu\":{:.4},\"server_cpu\":{server_cpu},\
-             \"machine_cpu\":{machine_cpu}}}",
+             \"server_rss_kib\":{server_rss_kib},\"machine_cpu\":{machine_cpu}}}",
             o.conns,
             o.size,
             self.requests,
