@@ -25,6 +25,7 @@
 
 mod chart;
 mod child;
+mod goals;
 mod machine;
 mod memory;
 mod micro;

@@ -54,18 +54,23 @@ pub fn run(budget: Duration) -> Vec<Table> {
     Workload::ALL
         .into_iter()
         .map(|workload| {
-            let rows = Peer::ALL
+            let mut rows: Vec<Row> = Peer::ALL
                 .into_iter()
                 .map(|peer| {
                     eprint!("  {} on {} ... ", workload.name(), peer.name());
-                    let row = measure(workload, peer, budget);
-                    match row.figure {
-                        Some(f) => eprintln!("{f:.1} ns"),
-                        None => eprintln!("failed: {}", row.note),
-                    }
+                    let row = measure(workload, peer, budget, None);
+                    report(&row);
                     row
                 })
                 .collect();
+            if matches!(workload, Workload::Yield | Workload::PingPong) {
+                // Issue 13 holds weft on one worker to tokio's
+                // current-thread runtime: the same single thread.
+                eprint!("  {} on weft, one worker ... ", workload.name());
+                let row = measure(workload, Peer::Weft, budget, Some(1));
+                report(&row);
+                rows.push(row);
+            }
             Table {
                 id: workload.name().to_string(),
                 title: title(workload).to_string(),
@@ -86,20 +91,39 @@ pub fn run(budget: Duration) -> Vec<Table> {
         .collect()
 }
 
-fn measure(workload: Workload, peer: Peer, budget: Duration) -> Row {
+/// The row name of weft run on one worker, beside the configured count.
+pub const WEFT_ONE_WORKER: &str = "weft-1-worker";
+
+fn report(row: &Row) {
+    match row.figure {
+        Some(f) => eprintln!("{f:.1} ns"),
+        None => eprintln!("failed: {}", row.note),
+    }
+}
+
+/// Runs `workload` on `peer` in a child process; `workers` overrides the
+/// worker count every peer gets (`WEFT_BENCH_WORKERS`).
+fn measure(workload: Workload, peer: Peer, budget: Duration, workers: Option<usize>) -> Row {
     super::machine::settle();
+    let name = match workers {
+        Some(1) if peer == Peer::Weft => WEFT_ONE_WORKER,
+        _ => peer.name(),
+    };
     let mut cmd = Command::new(child::own_exe());
     cmd.args(["--child", "micro", workload.name(), peer.name()])
         .arg(format!("--budget-ms={}", budget.as_millis()));
+    if let Some(n) = workers {
+        cmd.env("WEFT_BENCH_WORKERS", n.to_string());
+    }
     match child::run(&mut cmd, Duration::from_secs(30)) {
-        Err(e) => Row::failed(peer.name(), child::explain(&e)),
+        Err(e) => Row::failed(name, child::explain(&e)),
         Ok(out) => {
             let Some(line) = out.json_line() else {
-                return Row::failed(peer.name(), "no result line");
+                return Row::failed(name, "no result line");
             };
             let num = |k| child::json_number(line, k).unwrap_or(f64::NAN);
             Row::ok(
-                peer.name(),
+                name,
                 num("ns_per_op"),
                 num("cv"),
                 num("iterations"),

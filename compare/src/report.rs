@@ -213,6 +213,23 @@ pub fn write(root: &Path, cx: &Context, sections: &[Section]) -> Result<(), Stri
     }
     let _ = writeln!(md);
 
+    let _ = writeln!(md, "## Goals (issue 13)\n");
+    let _ = writeln!(
+        md,
+        "Each read off this run's tables. Misses are explained in the notes at the end \
+         and in `arch/` (scheduler, timers, stacks).\n"
+    );
+    let _ = writeln!(md, "| goal | measured | met |\n|---|---|---|");
+    for line in super::goals::lines(&tables) {
+        let met = match line.met {
+            Some(true) => "yes",
+            Some(false) => "**no**",
+            None => "–",
+        };
+        let _ = writeln!(md, "| {} | {} | {met} |", line.goal, line.measured);
+    }
+    let _ = writeln!(md);
+
     for section in sections {
         let _ = writeln!(md, "## {}\n", section.title);
         if !section.intro.is_empty() {
