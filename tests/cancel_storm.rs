@@ -1,5 +1,5 @@
 //! Cancel storms: rounds of thousands of coroutines parked on sockets
-//! (read, write to a full buffer, accept), timers (sleep), joins, channel
+//! (read, with and without a timeout, write to a full buffer, accept), timers (sleep), joins, channel
 //! `recv` and `Mutex::lock`, each
 //! cancelled at a random moment (before it starts, while it starts, while
 //! parked). After every round nothing may be left behind: every
@@ -60,7 +60,7 @@ fn open_fds() -> usize {
 }
 
 /// Kinds of parking point a coroutine of the storm waits at.
-const KINDS: usize = 7;
+const KINDS: usize = 8;
 
 /// A coroutine that parks in one of several ways, by `kind`.
 fn parker(
@@ -86,6 +86,13 @@ fn parker(
         }
         0 => {
             let (mut a, _b) = UnixStream::pair().unwrap();
+            let _ = a.read(&mut [0; 16]);
+        }
+        7 => {
+            // A timed socket wait: its timer must be disarmed by the
+            // unwinding as well.
+            let (mut a, _b) = UnixStream::pair().unwrap();
+            a.set_read_timeout(Some(Duration::from_secs(3600))).unwrap();
             let _ = a.read(&mut [0; 16]);
         }
         1 => {

@@ -96,3 +96,53 @@ fn udp_read_timeout_returns_would_block() {
         );
     });
 }
+
+#[test]
+fn a_timeout_set_on_a_clone_applies_to_the_original() {
+    both(20, || {
+        let (_client, mut server) = pair();
+        let clone = server.try_clone().unwrap();
+        clone.set_read_timeout(Some(TIMEOUT)).unwrap();
+        assert_eq!(server.read_timeout().unwrap(), Some(TIMEOUT));
+        let start = Instant::now();
+        let err = server.read(&mut [0; 8]).unwrap_err();
+        assert_eq!(err.kind(), ErrorKind::WouldBlock);
+        assert!(start.elapsed() >= TIMEOUT);
+        // Cleared on the clone: the original's read waits for the data.
+        clone.set_read_timeout(None).unwrap();
+        assert_eq!(server.read_timeout().unwrap(), None);
+    });
+}
+
+#[test]
+fn a_timeout_that_passes_before_the_wait_parks_still_ends_it() {
+    both(20, || {
+        // One nanosecond is over before the wait can park: the timer is
+        // armed for a deadline already past and must still end the read.
+        let (_client, mut server) = pair();
+        server
+            .set_read_timeout(Some(Duration::from_nanos(1)))
+            .unwrap();
+        for _ in 0..3 {
+            let err = server.read(&mut [0; 8]).unwrap_err();
+            assert_eq!(err.kind(), ErrorKind::WouldBlock);
+        }
+    });
+}
+
+#[test]
+fn a_timeout_too_long_to_count_waits_for_the_data() {
+    both(20, || {
+        let (mut client, mut server) = pair();
+        server.set_read_timeout(Some(Duration::MAX)).unwrap();
+        let writer = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(50));
+            client.write_all(b"late").unwrap();
+            client
+        });
+        let mut buf = [0; 4];
+        server.read_exact(&mut buf).unwrap();
+        assert_eq!(&buf, b"late");
+        drop(writer.join().unwrap());
+    });
+}

@@ -97,12 +97,19 @@ impl Registration {
     /// Parks the current coroutine until the source is ready for
     /// `interest` (or closed, or errored), or `deadline` passes
     /// (`ErrorKind::TimedOut`). Unwinds if the coroutine is cancelled.
+    ///
+    /// `ahead`: the caller computed `deadline` just now as the clock plus
+    /// a positive timeout, so the wait parks without reading the clock
+    /// first. (Should it have passed meanwhile, the timer, which never
+    /// fires early, ends the wait at its next tick; only the clock read
+    /// after a wake decides that the wait timed out.)
     pub(crate) fn wait(
         &self,
         interest: usize,
         deadline: Option<Instant>,
+        ahead: bool,
     ) -> io::Result<ReadyEvent> {
-        self.wait_with(interest, deadline, true)
+        self.wait_with(interest, deadline, ahead, true)
     }
 
     /// [`wait`](Self::wait) that never unwinds: a cancel ends it with
@@ -114,26 +121,32 @@ impl Registration {
         interest: usize,
         deadline: Option<Instant>,
     ) -> io::Result<ReadyEvent> {
-        self.wait_with(interest, deadline, false)
+        self.wait_with(interest, deadline, false, false)
     }
 
     fn wait_with(
         &self,
         interest: usize,
         deadline: Option<Instant>,
+        ahead: bool,
         cancellable: bool,
     ) -> io::Result<ReadyEvent> {
         let header = crate::rt::worker::current_header()
             .ok_or_else(|| io::Error::other("weft: Registration::wait outside a coroutine"))?;
+        // Whether the clock must say the deadline is still ahead before
+        // the next park: always, except before the first when `ahead`.
+        let mut check_clock = !ahead;
         loop {
             if let Some(event) = self.io.ready(interest) {
                 return Ok(event);
             }
             if let Some(deadline) = deadline
+                && check_clock
                 && Instant::now() >= deadline
             {
                 return Err(io::ErrorKind::TimedOut.into());
             }
+            check_clock = true;
             if !cancellable && header.is_cancelled() {
                 return Err(io::ErrorKind::Interrupted.into());
             }
@@ -156,14 +169,22 @@ impl Registration {
             // frames are cold memory when it resumes (they are re-read on
             // the way back up), so a shallower wait is measurably cheaper
             // with thousands of sockets.
+            // With one, arm the timer for the coroutine whose header is
+            // at hand, without reading the clock: it was read above (or
+            // the deadline is `ahead`), and the read at the top of the
+            // loop, after the park, decides whether the wait timed out.
             match (deadline, cancellable) {
                 (None, true) => crate::rt::park::park(),
-                (Some(_), true) => {
-                    crate::rt::park::park_until(deadline);
+                (Some(deadline), true) => {
+                    crate::rt::park::park_armed(header.clone(), deadline, crate::rt::park::park);
                 }
                 (None, false) => crate::rt::park::park_uncancellable(),
-                (Some(_), false) => {
-                    crate::rt::park::park_until_uncancellable(deadline);
+                (Some(deadline), false) => {
+                    crate::rt::park::park_armed(
+                        header.clone(),
+                        deadline,
+                        crate::rt::park::park_uncancellable,
+                    );
                 }
             }
         }

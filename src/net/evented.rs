@@ -24,7 +24,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, RawFd};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -82,8 +82,59 @@ std_socket!(
 pub(crate) struct Settings {
     /// The user called `set_nonblocking(true)`: return `WouldBlock`.
     nonblocking: AtomicBool,
-    /// Read and write timeouts; read only when an operation must wait.
+    /// Read and write timeouts as the user set them, for the getters and
+    /// `into_std`.
     timeouts: Mutex<[Option<Duration>; 2]>,
+    /// The same timeouts for the wait path, which reads one on every wait
+    /// and should not take a lock for it: in nanoseconds, [`NO_TIMEOUT`]
+    /// for none (a zero timeout is refused, so 0 is free), saturated at
+    /// [`FOREVER`]. Written only under `timeouts`' lock, with it, so the
+    /// two agree once a setter returns. Each is one value on its own
+    /// (nothing else is published through it), so `Relaxed` suffices: a
+    /// wait racing a setter sees the old or the new timeout, as in std.
+    wait_nanos: [AtomicU64; 2],
+}
+
+/// `wait_nanos` of a socket without a timeout.
+const NO_TIMEOUT: u64 = 0;
+/// `wait_nanos` of a timeout too long to count in nanoseconds (584
+/// years): a wait never reaches it, so it waits without a deadline, as it
+/// does for a timeout `Instant` cannot add.
+const FOREVER: u64 = u64::MAX;
+
+impl Settings {
+    fn new(nonblocking: bool, timeouts: [Option<Duration>; 2]) -> Settings {
+        Settings {
+            nonblocking: AtomicBool::new(nonblocking),
+            timeouts: Mutex::new(timeouts),
+            wait_nanos: timeouts.map(|t| AtomicU64::new(wait_nanos(t))),
+        }
+    }
+
+    fn set_timeout(&self, index: usize, dur: Option<Duration>) {
+        let mut timeouts = self.timeouts.lock().unwrap();
+        timeouts[index] = dur;
+        self.wait_nanos[index].store(wait_nanos(dur), Ordering::Relaxed);
+    }
+
+    /// The timeout a wait for `index` uses (`None` also for [`FOREVER`]),
+    /// without a lock.
+    #[inline]
+    fn wait_timeout(&self, index: usize) -> Option<Duration> {
+        match self.wait_nanos[index].load(Ordering::Relaxed) {
+            NO_TIMEOUT | FOREVER => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+}
+
+/// A timeout as [`Settings::wait_nanos`] holds it.
+fn wait_nanos(dur: Option<Duration>) -> u64 {
+    match dur {
+        None => NO_TIMEOUT,
+        // Zero is refused before it gets here; keep it distinct anyway.
+        Some(d) => u64::try_from(d.as_nanos()).unwrap_or(FOREVER).max(1),
+    }
 }
 
 /// A std socket in non-blocking mode with weft's waiting around it.
@@ -133,11 +184,7 @@ impl<S: StdSocket> Evented<S> {
         // A socket's O_NONBLOCK can only fail to change if the descriptor
         // is invalid, and then every later call fails with EBADF anyway.
         let _ = socket.set_nonblocking(true);
-        let settings = Settings {
-            nonblocking: AtomicBool::new(nonblocking),
-            timeouts: Mutex::new(timeouts),
-        };
-        Self::with_settings(socket, Arc::new(settings))
+        Self::with_settings(socket, Arc::new(Settings::new(nonblocking, timeouts)))
     }
 
     /// Gives the std socket back as std would have it: deregistered,
@@ -190,13 +237,32 @@ impl<S: StdSocket> Evented<S> {
                 "cannot set a 0 duration timeout",
             ));
         }
-        self.settings.timeouts.lock().unwrap()[timeout_index(interest)] = dur;
+        self.settings.set_timeout(timeout_index(interest), dur);
         Ok(())
     }
 
     /// The read (`READ`) or write (`WRITE`) timeout.
     pub(crate) fn timeout(&self, interest: usize) -> Option<Duration> {
         self.settings.timeouts.lock().unwrap()[timeout_index(interest)]
+    }
+
+    /// When a call that starts waiting now gives up, and whether that is
+    /// known to lie ahead (see [`Limit`]).
+    fn deadline(
+        &self,
+        interest: usize,
+        limit: Limit<impl FnOnce() -> Option<Instant>>,
+    ) -> (Option<Instant>, bool) {
+        match limit {
+            Limit::Timeout => {
+                let deadline = self
+                    .settings
+                    .wait_timeout(timeout_index(interest))
+                    .and_then(|t| Instant::now().checked_add(t));
+                (deadline, true)
+            }
+            Limit::Deadline(deadline) => (deadline(), false),
+        }
     }
 
     /// Runs `op` on the socket until it does not return `WouldBlock`,
@@ -207,11 +273,7 @@ impl<S: StdSocket> Evented<S> {
         interest: usize,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        let timeout = || {
-            self.timeout(interest)
-                .and_then(|t| Instant::now().checked_add(t))
-        };
-        self.io_until(interest, timeout, op)
+        self.io_loop(interest, TIMEOUT, op, |_| false, false)
     }
 
     /// [`io`](Self::io) for a call that std retries after a signal
@@ -223,11 +285,7 @@ impl<S: StdSocket> Evented<S> {
         interest: usize,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        let timeout = || {
-            self.timeout(interest)
-                .and_then(|t| Instant::now().checked_add(t))
-        };
-        self.io_loop(interest, timeout, op, |_| false, true)
+        self.io_loop(interest, TIMEOUT, op, |_| false, true)
     }
 
     /// [`io`](Self::io) for a stream read or write of `len` bytes (`op`
@@ -243,11 +301,7 @@ impl<S: StdSocket> Evented<S> {
         len: usize,
         op: impl FnMut(&S) -> io::Result<usize>,
     ) -> io::Result<usize> {
-        let timeout = || {
-            self.timeout(interest)
-                .and_then(|t| Instant::now().checked_add(t))
-        };
-        self.io_loop(interest, timeout, op, |&n| n > 0 && n < len, false)
+        self.io_loop(interest, TIMEOUT, op, |&n| n > 0 && n < len, false)
     }
 
     /// [`io`](Self::io) with the deadline given by `deadline`, which is
@@ -259,7 +313,7 @@ impl<S: StdSocket> Evented<S> {
         deadline: impl FnOnce() -> Option<Instant>,
         op: impl FnMut(&S) -> io::Result<R>,
     ) -> io::Result<R> {
-        self.io_loop(interest, deadline, op, |_| false, false)
+        self.io_loop(interest, Limit::Deadline(deadline), op, |_| false, false)
     }
 
     /// The loop behind every operation; `drained` says whether a success
@@ -269,7 +323,7 @@ impl<S: StdSocket> Evented<S> {
     fn io_loop<R>(
         &self,
         interest: usize,
-        deadline: impl FnOnce() -> Option<Instant>,
+        limit: Limit<impl FnOnce() -> Option<Instant>>,
         mut op: impl FnMut(&S) -> io::Result<R>,
         drained: impl Fn(&R) -> bool,
         std_retries: bool,
@@ -278,7 +332,7 @@ impl<S: StdSocket> Evented<S> {
         // std, so it never switches either (its flag is read only when
         // the budget is spent).
         crate::rt::coop::proceed_unless(|| self.settings.nonblocking.load(Ordering::Relaxed));
-        let mut deadline = Some(deadline);
+        let mut limit = Some(limit);
         let mut until = None;
         loop {
             let registration = self.registration.get();
@@ -302,10 +356,11 @@ impl<S: StdSocket> Evented<S> {
                 // WouldBlock, so wait for the edge first. If the wait fails
                 // (deadline, dead poller), fall through to the attempt,
                 // which then ends the call exactly as without this shortcut.
-                if let Some(deadline) = deadline.take() {
-                    until = deadline();
+                let mut ahead = false;
+                if let Some(limit) = limit.take() {
+                    (until, ahead) = self.deadline(interest, limit);
                 }
-                if self.wait(interest, until, None, std_retries).is_ok() {
+                if self.wait(interest, until, ahead, None, std_retries).is_ok() {
                     continue;
                 }
             }
@@ -326,10 +381,11 @@ impl<S: StdSocket> Evented<S> {
             if self.settings.nonblocking.load(Ordering::Relaxed) {
                 return Err(error);
             }
-            if let Some(deadline) = deadline.take() {
-                until = deadline();
+            let mut ahead = false;
+            if let Some(limit) = limit.take() {
+                (until, ahead) = self.deadline(interest, limit);
             }
-            match self.wait(interest, until, ready, std_retries) {
+            match self.wait(interest, until, ahead, ready, std_retries) {
                 Err(e) if e.kind() == io::ErrorKind::TimedOut => return Err(error),
                 Err(e) => return Err(e),
                 Ok(()) => {}
@@ -338,14 +394,16 @@ impl<S: StdSocket> Evented<S> {
     }
 
     /// Waits until the socket may be ready for `interest`, or `deadline`
-    /// (`ErrorKind::TimedOut`). `stale` is the readiness an attempt just
-    /// found wrong. Parks a coroutine; blocks a plain thread, which a
-    /// signal handler may interrupt (`Interrupted`, unless `std_retries`:
-    /// see `interrupt.rs`).
+    /// (`ErrorKind::TimedOut`); `ahead`: `deadline` was just computed as
+    /// now plus a timeout (see [`Registration::wait`]). `stale` is the
+    /// readiness an attempt just found wrong. Parks a coroutine; blocks a
+    /// plain thread, which a signal handler may interrupt (`Interrupted`,
+    /// unless `std_retries`: see `interrupt.rs`).
     pub(crate) fn wait(
         &self,
         interest: usize,
         deadline: Option<Instant>,
+        ahead: bool,
         stale: Option<crate::io::reactor::ReadyEvent>,
         std_retries: bool,
     ) -> io::Result<()> {
@@ -361,7 +419,7 @@ impl<S: StdSocket> Evented<S> {
             fd: self.socket.as_raw_fd(),
             write: interest == WRITE,
         });
-        registration.wait(interest, deadline).map(drop)
+        registration.wait(interest, deadline, ahead).map(drop)
     }
 
     /// The socket's registration, made with the current worker's poller on
@@ -378,6 +436,19 @@ impl<S: StdSocket> Evented<S> {
         Ok(self.registration.get_or_init(|| registration))
     }
 }
+
+/// What ends a call's wait: the socket's timeout for the interest,
+/// counted from the first wait (a deadline known to lie ahead when it is
+/// computed, so the wait need not read the clock again before parking), or
+/// a deadline computed by the closure when first needed (`connect`'s,
+/// which may already have passed).
+enum Limit<F> {
+    Timeout,
+    Deadline(F),
+}
+
+/// [`Limit::Timeout`], typed.
+const TIMEOUT: Limit<fn() -> Option<Instant>> = Limit::Timeout;
 
 fn timeout_index(interest: usize) -> usize {
     match interest {

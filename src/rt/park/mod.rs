@@ -128,6 +128,18 @@ fn park_until_with(deadline: Option<Instant>, park: fn()) -> bool {
     if Instant::now() >= deadline {
         return true;
     }
+    park_armed(header, deadline, park);
+    Instant::now() >= deadline
+}
+
+/// Parks the running coroutine, whose header is `header`, with `park`
+/// (which may return spuriously) and a timer that unparks it at
+/// `deadline`, disarmed when this returns or unwinds. Reads no clock:
+/// the caller decides, after it returns, whether the deadline passed (a
+/// deadline already past fires at the worker's next timer check, never
+/// early). For waits that hold the header already and read the clock
+/// themselves (`Registration::wait`).
+pub(crate) fn park_armed(header: Arc<Header>, deadline: Instant, park: fn()) {
     let key =
         worker::with_timers(|t| t.insert(deadline, header)).expect("a coroutine runs on a worker");
     // Disarm on every exit, unwinding from a cancel included.
@@ -139,7 +151,6 @@ fn park_until_with(deadline: Option<Instant>, park: fn()) -> bool {
     }
     let _disarm = Disarm(key);
     park();
-    Instant::now() >= deadline
 }
 
 /// `std::thread::park`'s meaning for user code: waits until an

@@ -32,7 +32,7 @@ use wheel::Wheel;
 const TICK: Duration = Duration::from_millis(1);
 const _: () = assert!(
     TICK.as_millis() == 1,
-    "instant_of counts ticks in milliseconds"
+    "instant_of and the tick_at_* functions count ticks in milliseconds"
 );
 
 /// Identifies one armed timer, to cancel it.
@@ -55,17 +55,26 @@ impl Default for Timers {
     }
 }
 
-/// The first tick at or after `deadline`.
+/// The first tick at or after `deadline`. (In 64-bit milliseconds: a
+/// whole second is a whole number of ticks, so only the nanoseconds round,
+/// and no 128-bit division runs on every timed wait.)
 fn tick_at_or_after(origin: Instant, deadline: Instant) -> u64 {
-    let nanos = deadline.saturating_duration_since(origin).as_nanos();
-    let tick = nanos.div_ceil(TICK.as_nanos());
-    u64::try_from(tick).unwrap_or(u64::MAX).min(wheel::MAX_TICK)
+    let since = deadline.saturating_duration_since(origin);
+    let part = u64::from(since.subsec_nanos().div_ceil(1_000_000));
+    millis(since.as_secs(), part)
 }
 
 /// The last tick at or before `now`.
 fn tick_at_or_before(origin: Instant, now: Instant) -> u64 {
-    let tick = now.saturating_duration_since(origin).as_nanos() / TICK.as_nanos();
-    u64::try_from(tick).unwrap_or(u64::MAX).min(wheel::MAX_TICK)
+    let since = now.saturating_duration_since(origin);
+    millis(since.as_secs(), u64::from(since.subsec_millis()))
+}
+
+/// `secs` seconds and `part` milliseconds in ticks, clamped to the wheel.
+fn millis(secs: u64, part: u64) -> u64 {
+    secs.saturating_mul(1_000)
+        .saturating_add(part)
+        .min(wheel::MAX_TICK)
 }
 
 /// When `tick` begins (`None`: past what `Instant` can count).

@@ -69,11 +69,11 @@ impl<E> Slab<E> {
         index
     }
 
-    /// The entry at `index`, if there is one.
-    pub(crate) fn get(&self, index: usize) -> Option<&E> {
+    /// The entry at `index` to change, if there is one.
+    pub(crate) fn get_mut(&mut self, index: usize) -> Option<&mut E> {
         self.chunks
-            .get(index >> Self::SHIFT)?
-            .get(index & (Self::CHUNK - 1))
+            .get_mut(index >> Self::SHIFT)?
+            .get_mut(index & (Self::CHUNK - 1))
     }
 
     /// Every entry, in index order.

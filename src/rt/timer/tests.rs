@@ -192,6 +192,15 @@ fn deadlines_round_up_and_the_clock_down() {
         tick_at_or_after(origin, origin + Duration::from_millis(3)),
         3
     );
+    // Whole seconds are whole ticks; only the nanoseconds round.
+    let at = |secs, nanos| origin + Duration::new(secs, nanos);
+    assert_eq!(tick_at_or_after(origin, at(2, 0)), 2_000);
+    assert_eq!(tick_at_or_after(origin, at(2, 1)), 2_001);
+    assert_eq!(tick_at_or_after(origin, at(0, 999_999)), 1);
+    assert_eq!(tick_at_or_after(origin, at(7, 999_000_001)), 8_000);
+    assert_eq!(tick_at_or_before(origin, at(7, 999_999_999)), 7_999);
+    assert_eq!(tick_at_or_before(origin, at(2, 0)), 2_000);
+    assert_eq!(tick_at_or_after(origin, origin), 0);
     // A deadline years away is a tick, not an overflow.
     let years = origin + Duration::from_secs(100 * 365 * 24 * 3600);
     assert!(tick_at_or_after(origin, years) < MAX_TICK);

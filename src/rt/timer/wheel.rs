@@ -124,9 +124,14 @@ impl<T> Wheel<T> {
     }
 
     /// Arms a timer due at `tick` (one already past is due at once).
+    ///
+    /// (This and [`Wheel::remove`] run on every timed wait, so each looks
+    /// its entry up once, filling in list and free-list links together.)
     pub(crate) fn insert(&mut self, tick: u64, value: T) -> Handle {
         let tick = tick.clamp(self.elapsed, MAX_TICK);
-        let index = match self.free {
+        let list = list_for(self.elapsed, tick);
+        let tail = self.lists[list].tail;
+        let (index, generation) = match self.free {
             NIL => {
                 let index = u32::try_from(self.entries.len())
                     .ok()
@@ -134,39 +139,44 @@ impl<T> Wheel<T> {
                     .expect("fewer than 2^32 timers per worker");
                 self.entries.push(Entry {
                     tick,
-                    prev: NIL,
+                    prev: tail,
                     next: NIL,
                     generation: self.fresh_generation,
-                    list: FREE,
+                    list: list as u16,
                     value: Some(value),
                 });
-                index
+                (index, self.fresh_generation)
             }
             index => {
                 let entry = &mut self.entries[index as usize];
                 self.free = entry.next;
                 entry.tick = tick;
+                entry.prev = tail;
+                entry.next = NIL;
+                entry.list = list as u16;
                 entry.value = Some(value);
-                index
+                (index, entry.generation)
             }
         };
         self.len += 1;
-        self.link(index, list_for(self.elapsed, tick));
-        Handle {
-            index,
-            generation: self.entries[index as usize].generation,
-        }
+        self.append(index, list, tail);
+        Handle { index, generation }
     }
 
     /// Disarms a timer and returns its value; `None` if it already fired
     /// or was cancelled.
     pub(crate) fn remove(&mut self, handle: Handle) -> Option<T> {
-        let entry = self.entries.get(handle.index as usize)?;
+        let free = self.free;
+        let entry = self.entries.get_mut(handle.index as usize)?;
         if entry.generation != handle.generation || entry.list == FREE {
             return None;
         }
-        self.unlink(handle.index);
-        Some(self.release(handle.index))
+        let (list, prev, next) = (entry.list as usize, entry.prev, entry.next);
+        let value = Self::free_entry(entry, free);
+        self.free = handle.index;
+        self.len -= 1;
+        self.detach(list, prev, next);
+        Some(value)
     }
 
     /// The tick at which [`Wheel::pop`] next has work: the earliest timer's
@@ -262,6 +272,12 @@ impl<T> Wheel<T> {
         entry.list = list as u16;
         entry.prev = tail;
         entry.next = NIL;
+        self.append(index, list, tail);
+    }
+
+    /// The list's half of appending entry `index`, whose own links already
+    /// say `list` and, before it, `tail`: the list's old tail.
+    fn append(&mut self, index: u32, list: usize, tail: u32) {
         if tail == NIL {
             self.lists[list].head = index;
             self.mark(list, true);
@@ -275,6 +291,12 @@ impl<T> Wheel<T> {
     fn unlink(&mut self, index: u32) {
         let entry = &self.entries[index as usize];
         let (list, prev, next) = (entry.list as usize, entry.prev, entry.next);
+        self.detach(list, prev, next);
+    }
+
+    /// The neighbours' half of taking an entry that was between `prev`
+    /// and `next` out of `list`.
+    fn detach(&mut self, list: usize, prev: u32, next: u32) {
         match prev {
             NIL => self.lists[list].head = next,
             prev => self.entries[prev as usize].next = next,
@@ -290,12 +312,19 @@ impl<T> Wheel<T> {
 
     /// Frees unlinked entry `index`, returning its value.
     fn release(&mut self, index: u32) -> T {
-        let entry = &mut self.entries[index as usize];
-        entry.list = FREE;
-        entry.generation = entry.generation.wrapping_add(1);
-        entry.next = self.free;
+        let value = Self::free_entry(&mut self.entries[index as usize], self.free);
         self.free = index;
         self.len -= 1;
+        value
+    }
+
+    /// Marks an unlinked entry free, at the head of the free list whose
+    /// head was `free`, and takes its value (the caller makes the entry
+    /// the new head and counts it out).
+    fn free_entry(entry: &mut Entry<T>, free: u32) -> T {
+        entry.list = FREE;
+        entry.generation = entry.generation.wrapping_add(1);
+        entry.next = free;
         entry.value.take().expect("an armed entry has a value")
     }
 }
