@@ -43,6 +43,21 @@ fn usage() -> (u64, Duration) {
     (u.ru_minflt as u64, t(u.ru_utime) + t(u.ru_stime))
 }
 
+/// Time this process's threads have spent runnable but waiting for a CPU,
+/// summed over its threads (`/proc/self/task/*/schedstat`, second field;
+/// zero where the kernel does not report it). On a shared machine this
+/// is where wall time goes that CPU time does not explain.
+fn cpu_wait() -> Duration {
+    let Ok(tasks) = std::fs::read_dir("/proc/self/task") else {
+        return Duration::ZERO;
+    };
+    let ns: u64 = tasks
+        .filter_map(|t| std::fs::read_to_string(t.ok()?.path().join("schedstat")).ok())
+        .filter_map(|s| s.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    Duration::from_nanos(ns)
+}
+
 /// Number of memory mappings of this process.
 fn map_count() -> usize {
     std::fs::read_to_string("/proc/self/maps").map_or(0, |m| m.lines().count())
@@ -61,7 +76,8 @@ fn main() {
     let asleep = Arc::new(AtomicUsize::new(0));
     let a = asleep.clone();
     let (faults_before, cpu_before) = usage();
-    let (spawn_time, all_asleep, rss_all_asleep, maps, wall, (faults, cpu)) =
+    let wait_before = cpu_wait();
+    let (spawn_time, all_asleep, rss_all_asleep, maps, wall, (faults, cpu), wait) =
         rt.block_on(move || {
             let start = Instant::now();
             let handles: Vec<_> = (0..count)
@@ -79,6 +95,7 @@ fn main() {
             }
             let all_asleep = start.elapsed();
             let asleep_usage = usage();
+            let wait = cpu_wait();
             let rss = rss_kib();
             let maps = map_count();
             for h in handles {
@@ -91,6 +108,7 @@ fn main() {
                 maps,
                 start.elapsed(),
                 asleep_usage,
+                wait,
             )
         });
     let rss_after = rss_kib();
@@ -115,6 +133,11 @@ fn main() {
         "until all asleep:      {:.2} page faults and {:.0} ns of CPU per coroutine",
         (faults - faults_before) as f64 / count as f64,
         (cpu - cpu_before).as_nanos() as f64 / count as f64
+    );
+    println!(
+        "waiting for a CPU:     {:.3} s over all threads until all asleep \
+         (other processes had the cores)",
+        wait.saturating_sub(wait_before).as_secs_f64()
     );
     println!("resident before:       {} MiB", rss_before / 1024);
     println!("resident, all asleep:  {} MiB", rss_all_asleep / 1024);

@@ -49,6 +49,32 @@ pub(super) fn populates() -> bool {
     !NO_POPULATE.load(Ordering::Relaxed)
 }
 
+/// From now on every range gets its own `madvise`, as on a kernel before
+/// 6.13. `WEFT_STACK_GUARDS=mprotect` (running as on such a kernel, see
+/// `slab.rs`) and the tests of that fallback ask for it.
+pub(super) fn without_process_madvise() {
+    NO_PROCESS_MADVISE.store(true, Ordering::Relaxed);
+}
+
+/// Test hook: from now on nothing is faulted in ahead of use, as on a
+/// kernel before 5.14.
+#[cfg(test)]
+pub(super) fn without_populate() {
+    NO_POPULATE.store(true, Ordering::Relaxed);
+}
+
+/// `process_madvise` calls made so far (tests check that a fallback
+/// really goes without it).
+#[cfg(test)]
+static PROCESS_MADVISE_CALLS: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+/// How many `process_madvise` calls this process has made.
+#[cfg(test)]
+pub(super) fn process_madvise_calls() -> usize {
+    PROCESS_MADVISE_CALLS.load(Ordering::Relaxed)
+}
+
 /// Applies `advice` to `len` bytes at each of `addrs` with one system call
 /// per [`MAX_RANGES`] ranges. `false` when that was not possible (an old
 /// kernel, or an error): then none, some or all ranges got the advice, and
@@ -74,6 +100,8 @@ pub(super) unsafe fn advise_all(addrs: &[usize], len: usize, advice: c_int) -> b
                 iov_len: len,
             };
         }
+        #[cfg(test)]
+        PROCESS_MADVISE_CALLS.fetch_add(1, Ordering::Relaxed);
         // SAFETY: `iov` holds `chunk.len()` valid iovecs describing ranges
         // the caller vouches for; the kernel only reads the array.
         let done = unsafe {

@@ -595,6 +595,93 @@ mod tests {
         eprintln!("fallback: guard did not fault");
     }
 
+    /// The fallbacks of batch preparation, each in a fresh process: as on
+    /// a kernel before 6.13 (no `process_madvise` on ourselves: every
+    /// range gets its own `madvise`) and as on one before 5.14 (no
+    /// `MADV_POPULATE_WRITE`: top pages fault in on first touch). Either
+    /// way every stack of a batch comes guarded and usable.
+    #[test]
+    fn batch_fallbacks_work() {
+        for child in [
+            "batch_without_process_madvise_child",
+            "batch_without_populate_child",
+        ] {
+            let out = run_test_in_child(child);
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{child}: {:?}\n{stderr}", out.status);
+            assert!(stderr.contains(&format!("{child}: ok")), "{stderr}");
+        }
+    }
+
+    /// Runs only as a child of `batch_fallbacks_work`.
+    #[test]
+    fn batch_without_process_madvise_child() {
+        if !is_test_child("batch_without_process_madvise_child") {
+            return;
+        }
+        batch::without_process_madvise();
+        let populated = batch::populates();
+        check_batches(populated);
+        assert_eq!(batch::process_madvise_calls(), 0, "the fallback used it");
+        eprintln!("batch_without_process_madvise_child: ok");
+    }
+
+    /// Runs only as a child of `batch_fallbacks_work`.
+    #[test]
+    fn batch_without_populate_child() {
+        if !is_test_child("batch_without_populate_child") {
+            return;
+        }
+        batch::without_populate();
+        check_batches(false);
+        eprintln!("batch_without_populate_child: ok");
+    }
+
+    /// On a fresh thread (empty cache): takes two batches of stacks (the
+    /// process's first batch learns the guard mechanism slot by slot, the
+    /// second uses the batched path) and checks each stack: its top page
+    /// resident exactly when `populated`, nothing else resident, every
+    /// usable byte writable, and its guard faulting.
+    fn check_batches(populated: bool) {
+        std::thread::spawn(move || {
+            use corosensei::stack::Stack as _;
+            let page = slab::page_size();
+            let stacks: Vec<Stack> = (0..2 * pool::BATCH)
+                .map(|_| allocate(32 * 1024).unwrap())
+                .collect();
+            for s in &stacks {
+                let top = resident_pages(s.top() - page, page);
+                assert_eq!(top, usize::from(populated), "top page of {s:?}");
+                assert_eq!(resident_pages(s.bottom(), s.size() - page), 0, "{s:?}");
+                let usable = s.base().get() - s.bottom();
+                // SAFETY: bottom..base is this stack's usable memory,
+                // owned here; the owner record above it is not touched.
+                unsafe { std::ptr::write_bytes(s.bottom() as *mut u8, 0x5a, usable) };
+            }
+            for s in [
+                &stacks[0],
+                &stacks[pool::BATCH],
+                &stacks[2 * pool::BATCH - 1],
+            ] {
+                let bottom = s.bottom();
+                let (status, _) = run_in_fork(move || {
+                    // SAFETY: restoring the default action for SIGSEGV in
+                    // the child only: the fault must kill it plainly.
+                    unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
+                    // Soundness: `bottom - 1` lies in the stack's guard
+                    // page, so the write faults and kills this forked
+                    // child without touching any memory.
+                    // SAFETY: by the soundness argument just above.
+                    unsafe { ((bottom - 1) as *mut u8).write_volatile(1) };
+                });
+                assert!(libc::WIFSIGNALED(status), "guard of {s:?}: {status:#x}");
+                assert_eq!(libc::WTERMSIG(status), libc::SIGSEGV);
+            }
+        })
+        .join()
+        .unwrap();
+    }
+
     /// A million guarded default stacks at once, on stock
     /// `vm.max_map_count`; memory goes back when they are dropped. Runs in
     /// a child process so that other tests do not disturb its numbers.

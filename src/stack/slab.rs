@@ -64,8 +64,9 @@ pub(crate) fn page_size() -> usize {
 }
 
 /// Environment variable that makes weft guard stacks with `mprotect` even
-/// where the kernel has `MADV_GUARD_INSTALL` (value `mprotect`): to run a
-/// program or a test suite as it runs on a kernel older than 6.13.
+/// where the kernel has `MADV_GUARD_INSTALL` (value `mprotect`), and
+/// prepare batches of stacks range by range without `process_madvise`: to
+/// run a program or a test suite as it runs on a kernel older than 6.13.
 pub(crate) const GUARDS_ENV: &str = "WEFT_STACK_GUARDS";
 
 /// The guard mechanism of this process, decided on first use: `mprotect`
@@ -75,9 +76,13 @@ fn guard_mode() -> u8 {
     if mode != MODE_UNKNOWN {
         return mode;
     }
-    let mode = if std::env::var_os(GUARDS_ENV).is_some_and(|v| v == "mprotect")
-        || !kernel_knows_guard_advice()
-    {
+    let forced = std::env::var_os(GUARDS_ENV).is_some_and(|v| v == "mprotect");
+    if forced {
+        // As on a kernel before 6.13, which has no `process_madvise` on
+        // ourselves either: batches advise range by range.
+        batch::without_process_madvise();
+    }
+    let mode = if forced || !kernel_knows_guard_advice() {
         MODE_MPROTECT
     } else {
         MODE_MADVISE
