@@ -159,6 +159,22 @@ pub fn lines(tables: &[&Table]) -> Vec<Line> {
         |kib, goal| (kib <= goal, format!("{kib:.2} KiB")),
     ));
 
+    // Timers at scale: flat cost per timer, and no dearer than tokio's.
+    let small = figure(&super::timers::sleep_id(super::timers::SIZES[0]), "weft");
+    let large = figure(&super::timers::sleep_id(super::timers::SIZES[1]), "weft");
+    lines.push(judge(
+        "1,000,000 sleeping coroutines: O(1) per timer (CPU per sleep at 1,000,000 ≤ 1.5× at 10,000)",
+        large.zip(small),
+        |l, s| (l <= 1.5 * s, format!("{l:.0} ns against {s:.0} ns ({:.2}×)", l / s)),
+    ));
+    lines.push(speed(
+        "1,000,000 sleeping coroutines: CPU per sleep ≤ tokio's",
+        &super::timers::sleep_id(super::timers::SIZES[1]),
+        "weft",
+        "tokio",
+        1.0,
+    ));
+
     // Timers: a read timeout on every read.
     let timed = table("echo_5000_timeouts");
     lines.push(judge(

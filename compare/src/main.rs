@@ -17,7 +17,9 @@
 //!    its own process, driven by `src/bin/loadgen.rs` (`net.rs`);
 //! 3. resident memory per idle task at 10,000 and 1,000,000 tasks, and
 //!    the time to spawn them (`memory.rs`);
-//! 4. `wrk` against every HTTP server, installing it if it can (`wrk.rs`);
+//! 4. timers at scale: `src/bin/timer_scale.rs` at 10,000 and 1,000,000
+//!    sleeping tasks, weft beside tokio (`timers.rs`);
+//! 5. `wrk` against every HTTP server, installing it if it can (`wrk.rs`);
 //!
 //! and writes `BENCHMARKS.md` with SVG charts under `compare/charts/`
 //! (`report.rs`, `chart.rs`). Every peer gets `WEFT_BENCH_WORKERS` worker
@@ -32,6 +34,7 @@ mod micro;
 mod net;
 mod report;
 mod table;
+mod timers;
 mod wrk;
 
 mod workloads;
@@ -44,7 +47,7 @@ use report::{Context, Section};
 
 fn usage() -> ! {
     eprintln!(
-        "usage: compare [--only micro,net,memory,wrk] [--secs S] [--rounds N] [--no-build]\n\
+        "usage: compare [--only micro,net,memory,timers,wrk] [--secs S] [--rounds N] [--no-build]\n\
          writes BENCHMARKS.md and compare/charts/*.svg in the repository"
     );
     std::process::exit(2)
@@ -63,11 +66,11 @@ fn main() {
     if args.iter().any(|a| a == "--help" || a == "-h") {
         usage();
     }
-    let only = value("--only").unwrap_or_else(|| "micro,net,memory,wrk".into());
+    let only = value("--only").unwrap_or_else(|| "micro,net,memory,timers,wrk".into());
     let parts: Vec<&str> = only.split(',').map(str::trim).collect();
     if parts
         .iter()
-        .any(|p| !["micro", "net", "memory", "wrk"].contains(p))
+        .any(|p| !["micro", "net", "memory", "timers", "wrk"].contains(p))
     {
         usage();
     }
@@ -123,6 +126,17 @@ fn main() {
                     (65,530): it maps each coroutine stack with its own guard page."
                 .into(),
             tables: memory::run(),
+        });
+    }
+    if parts.contains(&"timers") {
+        eprintln!("timers:");
+        sections.push(Section {
+            title: "Timers at scale",
+            intro: "`compare/src/bin/timer_scale.rs` in a process of its own, weft beside \
+                    tokio's multi-thread runtime; CPU time (getrusage), the least of three \
+                    runs where it repeats."
+                .into(),
+            tables: timers::run(),
         });
     }
     if parts.contains(&"wrk") {
