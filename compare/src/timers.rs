@@ -81,7 +81,17 @@ pub fn run() -> Vec<Table> {
                                 0.0,
                                 1.0,
                                 false,
-                                vec![format!("{y:.0}"), format!("{:.0}", s - y)],
+                                vec![
+                                    format!("{y:.0}"),
+                                    // A yield dearer than a sleep: the
+                                    // yields' stacks were colder (see
+                                    // the notes), not a negative timer.
+                                    if s > y {
+                                        format!("{:.0}", s - y)
+                                    } else {
+                                        "–".into()
+                                    },
+                                ],
                             ),
                             _ => Row::failed(peer, "no figures"),
                         }
