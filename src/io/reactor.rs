@@ -222,28 +222,33 @@ impl ScheduledIo {
                 Some((tick << TICK_SHIFT) | (cur & ready::MASK) | bits)
             });
         // Usually one waiter (a reader or a writer) is woken per event:
-        // collect up to a few inline, so a dispatch allocates nothing.
+        // the woken are moved out of the list (no reference-count traffic)
+        // into a few inline slots, so a dispatch allocates nothing. The
+        // order of a socket's waiters does not matter: each is woken by
+        // whatever satisfies its own interest.
         let mut inline: [Option<Arc<Header>>; 4] = Default::default();
+        let mut n = 0;
         let mut spill = Vec::new();
         {
             let mut waiters = self.waiters.lock().unwrap();
-            if waiters.is_empty() {
-                return;
-            }
-            let mut n = 0;
-            waiters.retain(|(interest, header)| {
-                if !Self::satisfies(bits, *interest) {
-                    return true;
+            let mut i = 0;
+            while i < waiters.len() {
+                if !Self::satisfies(bits, waiters[i].0) {
+                    i += 1;
+                    continue;
                 }
+                let (_, header) = waiters.swap_remove(i);
                 match inline.get_mut(n) {
-                    Some(slot) => *slot = Some(header.clone()),
-                    None => spill.push(header.clone()),
+                    Some(slot) => *slot = Some(header),
+                    None => spill.push(header),
                 }
                 n += 1;
-                false
-            });
+            }
         }
-        for header in inline.into_iter().flatten().chain(spill) {
+        for header in inline.iter().take(n).flatten() {
+            header.unpark();
+        }
+        for header in &spill {
             header.unpark();
         }
     }
@@ -311,6 +316,10 @@ impl ScheduledIo {
     /// spurious wake); a no-op if the event already took it.
     pub(crate) fn remove_waiter(&self, header: &Arc<Header>) {
         let mut waiters = self.waiters.lock().unwrap();
-        waiters.retain(|(_, h)| !Arc::ptr_eq(h, header));
+        // At most one entry per coroutine (`add_waiter`), and usually
+        // none: the event that woke it took it.
+        if let Some(i) = waiters.iter().position(|(_, h)| Arc::ptr_eq(h, header)) {
+            drop(waiters.swap_remove(i));
+        }
     }
 }
