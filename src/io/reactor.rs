@@ -222,13 +222,12 @@ impl ScheduledIo {
                 Some((tick << TICK_SHIFT) | (cur & ready::MASK) | bits)
             });
         // Usually one waiter (a reader or a writer) is woken per event:
-        // the woken are moved out of the list (no reference-count traffic)
-        // into a few inline slots, so a dispatch allocates nothing. The
-        // order of a socket's waiters does not matter: each is woken by
-        // whatever satisfies its own interest.
-        let mut inline: [Option<Arc<Header>>; 4] = Default::default();
-        let mut n = 0;
-        let mut spill = Vec::new();
+        // the woken are moved out of the list (no reference-count
+        // traffic), the first into a slot of its own, so a dispatch
+        // allocates nothing. The order of a socket's waiters does not
+        // matter: each is woken by whatever satisfies its own interest.
+        let mut first: Option<Arc<Header>> = None;
+        let mut more = Vec::new();
         {
             let mut waiters = self.waiters.lock().unwrap();
             let mut i = 0;
@@ -238,18 +237,18 @@ impl ScheduledIo {
                     continue;
                 }
                 let (_, header) = waiters.swap_remove(i);
-                match inline.get_mut(n) {
-                    Some(slot) => *slot = Some(header),
-                    None => spill.push(header),
+                if first.is_none() {
+                    first = Some(header);
+                } else {
+                    more.push(header);
                 }
-                n += 1;
             }
         }
-        for header in inline.iter().take(n).flatten() {
+        if let Some(header) = first {
             header.unpark();
-        }
-        for header in &spill {
-            header.unpark();
+            for header in more {
+                header.unpark();
+            }
         }
     }
 
