@@ -13,7 +13,7 @@ use std::process::Command;
 use std::time::Duration;
 
 use super::child;
-use super::table::{Better, Goal, Row, Table};
+use super::table::{Better, Goal, Row, Table, fmt_figure};
 
 /// The sizes the sleep table is measured at.
 pub const SIZES: [u64; 2] = [10_000, 1_000_000];
@@ -100,15 +100,18 @@ pub fn run() -> Vec<Table> {
                 .collect();
             Table {
                 id: sleep_id(*n),
-                title: format!("Arm and fire one timer, {} tasks asleep", thousands(*n)),
-                short: format!("timer arm + fire, {}", thousands(*n)),
+                title: format!(
+                    "Arm and fire one timer, {} tasks asleep",
+                    fmt_figure(*n as f64)
+                ),
+                short: format!("timer arm + fire, {}", fmt_figure(*n as f64)),
                 what: format!(
                     "{} tasks each sleep for a distinct duration (1 ms + 2 µs × i), \
                      {} times; the first round (spawn, stack) is subtracted, so the \
                      figure is one timer armed and fired with its park and wake, in CPU ns. \
                      *yield* is the same park and wake without a timer: the difference is \
                      the timer's own cost.",
-                    thousands(*n),
+                    fmt_figure(*n as f64),
                     rounds(*n)
                 ),
                 unit: "CPU ns per sleep".into(),
@@ -171,17 +174,4 @@ fn measure(n: u64) -> Result<String, String> {
     out.json_line()
         .map(str::to_string)
         .ok_or_else(|| "timer_scale printed no result".to_string())
-}
-
-/// 1000000 → "1,000,000".
-fn thousands(n: u64) -> String {
-    let digits = n.to_string();
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
 }

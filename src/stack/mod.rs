@@ -379,19 +379,7 @@ mod tests {
                 assert!(resident_pages(s.bottom(), s.size()) <= 1, "{s:?}");
             }
             // Guards are in place on stacks that came from the cache too.
-            let bottom = stacks[pool::BATCH - 1].bottom();
-            let (status, _) = run_in_fork(move || {
-                // SAFETY: restoring the default action for SIGSEGV in the
-                // child only: the fault must kill it plainly.
-                unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
-                // Soundness: `bottom - 1` lies in the stack's guard page,
-                // so the write faults and kills this forked child without
-                // touching any memory; that is what the test checks.
-                // SAFETY: by the soundness argument just above.
-                unsafe { ((bottom - 1) as *mut u8).write_volatile(1) };
-            });
-            assert!(libc::WIFSIGNALED(status), "child survived: {status:#x}");
-            assert_eq!(libc::WTERMSIG(status), libc::SIGSEGV);
+            assert_guard_faults(&stacks[pool::BATCH - 1]);
         })
         .join()
         .unwrap();
@@ -499,19 +487,26 @@ mod tests {
             (bottom as *mut u8).write_volatile(1);
         }
         // ...and the byte below it faults.
-        let (status, _) = run_in_fork(|| {
+        assert_guard_faults(&s);
+        drop(s);
+    }
+
+    /// The byte just below `s`'s usable memory, in its guard page, faults:
+    /// a forked child that writes it dies by SIGSEGV.
+    fn assert_guard_faults(s: &Stack) {
+        let bottom = s.bottom();
+        let (status, _) = run_in_fork(move || {
             // SAFETY: restoring the default action for SIGSEGV in the
             // child only: the fault must kill it plainly.
             unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
-            // Soundness: the address is in this stack's guard page, so the
+            // Soundness: the address is in the stack's guard page, so the
             // write faults and kills this forked child without touching
-            // any memory; that is what the test checks.
+            // any memory; that is what the caller checks.
             // SAFETY: by the soundness argument just above.
             unsafe { ((bottom - 1) as *mut u8).write_volatile(1) };
         });
-        assert!(libc::WIFSIGNALED(status), "child survived: {status:#x}");
+        assert!(libc::WIFSIGNALED(status), "guard of {s:?}: {status:#x}");
         assert_eq!(libc::WTERMSIG(status), libc::SIGSEGV);
-        drop(s);
     }
 
     #[test]
@@ -663,19 +658,7 @@ mod tests {
                 &stacks[pool::BATCH],
                 &stacks[2 * pool::BATCH - 1],
             ] {
-                let bottom = s.bottom();
-                let (status, _) = run_in_fork(move || {
-                    // SAFETY: restoring the default action for SIGSEGV in
-                    // the child only: the fault must kill it plainly.
-                    unsafe { libc::signal(libc::SIGSEGV, libc::SIG_DFL) };
-                    // Soundness: `bottom - 1` lies in the stack's guard
-                    // page, so the write faults and kills this forked
-                    // child without touching any memory.
-                    // SAFETY: by the soundness argument just above.
-                    unsafe { ((bottom - 1) as *mut u8).write_volatile(1) };
-                });
-                assert!(libc::WIFSIGNALED(status), "guard of {s:?}: {status:#x}");
-                assert_eq!(libc::WTERMSIG(status), libc::SIGSEGV);
+                assert_guard_faults(s);
             }
         })
         .join()
