@@ -27,6 +27,7 @@
 
 mod chart;
 mod child;
+mod cpu;
 mod goals;
 mod machine;
 mod memory;

@@ -16,17 +16,9 @@
 
 use std::time::{Duration, Instant};
 
-fn cpu() -> Duration {
-    let mut u = std::mem::MaybeUninit::<libc::rusage>::uninit();
-    // SAFETY: getrusage writes a whole `rusage` into the pointer it gets,
-    // which points to enough writable memory for one.
-    let rc = unsafe { libc::getrusage(libc::RUSAGE_SELF, u.as_mut_ptr()) };
-    assert_eq!(rc, 0, "getrusage failed");
-    // SAFETY: getrusage returned 0, so it filled the struct in.
-    let u = unsafe { u.assume_init() };
-    let tv = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
-    tv(u.ru_utime) + tv(u.ru_stime)
-}
+#[path = "../cpu.rs"]
+mod cpu;
+use cpu::process_cpu as cpu;
 
 fn dur(i: usize) -> Duration {
     Duration::from_millis(1) + Duration::from_micros(2 * i as u64)
