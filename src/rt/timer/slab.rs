@@ -5,7 +5,7 @@
 //! of a million entries would move 32 MB on the worker loop when it
 //! doubles, a pause every coroutine on the worker feels.
 //!
-//! Huge chunks (64 MiB of address space for 2^21 32-byte entries; pages
+//! Huge chunks (40 MiB of address space for 2^20 40-byte entries; pages
 //! become resident only as entries are written) so that the
 //! memory goes back after a burst. glibc serves a block this large with
 //! its own `mmap` and unmaps it on free, and, being above its 32 MiB

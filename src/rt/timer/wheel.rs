@@ -66,6 +66,14 @@ struct Entry<T> {
     value: Option<T>,
 }
 
+// The entry size `arch/timers.md` and `slab.rs` quote (the header's `Arc`
+// is a fat pointer: 16 bytes); a change to `Entry` must update them.
+#[cfg(target_pointer_width = "64")]
+const _: () = assert!(
+    std::mem::size_of::<Entry<std::sync::Arc<crate::rt::coroutine::Header>>>() == 40,
+    "a timer entry is no longer 40 bytes: update arch/timers.md and slab.rs"
+);
+
 #[derive(Clone, Copy)]
 struct List {
     head: u32,
