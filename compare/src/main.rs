@@ -134,8 +134,8 @@ fn main() {
         sections.push(Section {
             title: "Timers at scale",
             intro: "`compare/src/bin/timer_scale.rs` in a process of its own, weft beside \
-                    tokio's multi-thread runtime; CPU time (getrusage), the least of three \
-                    runs where it repeats."
+                    tokio's multi-thread and current-thread runtimes; CPU time (getrusage), \
+                    the least of three runs where it repeats."
                 .into(),
             tables: timers::run(),
         });

@@ -1,5 +1,6 @@
-//! Timers at scale, weft beside tokio in one run, by CPU time (getrusage),
-//! not wall time: the machine is shared and the sleeps themselves are idle.
+//! Timers at scale, weft beside tokio (multi-thread and current-thread)
+//! in one run, by CPU time (getrusage), not wall time: the machine is
+//! shared and the sleeps themselves are idle.
 //!
 //! - `sleep`: N tasks each sleep for a distinct duration (1 ms + i * 2 µs,
 //!   so 1..2001 ms over a million tasks), once, then ROUNDS times: the
@@ -8,7 +9,9 @@
 //!   at once. The same with `yield_now` shows the switch alone.
 //! - `timeout`: a channel ping-pong where every receive has a 30 s timeout
 //!   (armed, then cancelled by the message: the socket-timeout pattern),
-//!   against the same ping-pong without timeouts.
+//!   against the same ping-pong without timeouts; weft's on a one-worker
+//!   runtime, so that where its two coroutines start does not decide the
+//!   figure.
 //!
 //! ```text
 //! cargo run --release -p compare --bin timer_scale [-- N ROUNDS PINGS [--weft-sleeps-only]]
@@ -159,69 +162,131 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
+    // weft's ping-pong on one worker: on two, whether its two coroutines
+    // start on the same worker decides the CPU of a round trip (~0.3 µs
+    // together, ~5 µs across workers, where each message wakes the other
+    // worker), which would swamp the timer this measures.
+    let weft_one = weft::Runtime::builder().workers(1).build().unwrap();
+    let tokio_ct = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
     println!(
         "{n} tasks sleeping distinct durations (1..{} ms), 1 vs {rounds} rounds; {pings} ping-pongs; least CPU of {REPEAT}",
         dur(n).as_millis()
     );
+    let runtimes: [(&str, Figures); 3] = [
+        (
+            "weft",
+            figures(n, rounds, pings, &weft_tasks, &|p, t| {
+                weft_one.block_on(|| weft_ping(p, t))
+            }),
+        ),
+        (
+            "tokio",
+            figures(
+                n,
+                rounds,
+                pings,
+                &|n, r, s| tokio.block_on(tokio_tasks(n, r, s)),
+                &|p, t| tokio.block_on(tokio_ping(p, t)),
+            ),
+        ),
+        (
+            "tokio_ct",
+            figures(
+                n,
+                rounds,
+                pings,
+                &|n, r, s| tokio_ct.block_on(tokio_tasks(n, r, s)),
+                &|p, t| tokio_ct.block_on(tokio_ping(p, t)),
+            ),
+        ),
+    ];
     println!(
-        "{:<8} {:>18} {:>18} {:>18} {:>10}",
-        "runtime", "1st sleep ns/task", "next sleep ns", "next yield ns", "wall (1)"
+        "{:<9} {:>18} {:>14} {:>14} {:>10} {:>12} {:>15} {:>14}",
+        "runtime",
+        "1st sleep ns/task",
+        "next sleep ns",
+        "next yield ns",
+        "wall (1)",
+        "ping CPU ns",
+        "+timeout CPU ns",
+        "arm+cancel ns"
     );
+    for (name, f) in &runtimes {
+        println!(
+            "{name:<9} {:>18.0} {:>14.0} {:>14.0} {:>9.2}s {:>12.0} {:>15.0} {:>14.0}",
+            f.first_ns,
+            f.sleep_ns,
+            f.yield_ns,
+            f.first_wall_secs,
+            f.ping_ns,
+            f.timed_ping_ns,
+            f.timeout_ns
+        );
+    }
+    // One line for `compare` (timers.rs) to read: NAME_sleep_ns and so on.
+    let fields: Vec<String> = runtimes
+        .iter()
+        .flat_map(|(name, f)| {
+            [
+                format!("\"{name}_sleep_ns\":{:.1}", f.sleep_ns),
+                format!("\"{name}_yield_ns\":{:.1}", f.yield_ns),
+                format!("\"{name}_ping_ns\":{:.1}", f.ping_ns),
+                format!("\"{name}_timeout_ns\":{:.1}", f.timeout_ns),
+            ]
+        })
+        .collect();
+    println!("{{\"n\":{n},{}}}", fields.join(","));
+}
+
+/// One runtime's figures, all CPU time.
+struct Figures {
+    /// The first round: spawn, stack and one sleep, per task.
+    first_ns: f64,
+    /// Its wall time.
+    first_wall_secs: f64,
+    /// Each further round: one timer armed and fired, with its park and wake.
+    sleep_ns: f64,
+    /// The same rounds with a yield instead of a sleep.
+    yield_ns: f64,
+    /// A channel round trip, and one with a 30 s timeout on both receives.
+    ping_ns: f64,
+    timed_ping_ns: f64,
+    /// What one armed-then-cancelled receive timeout adds.
+    timeout_ns: f64,
+}
+
+/// Measures one runtime: `tasks(n, rounds, sleep)` and `ping(pings, timeout)`
+/// run to completion on it.
+fn figures(
+    n: usize,
+    rounds: usize,
+    pings: usize,
+    tasks: &dyn Fn(usize, usize, bool),
+    ping: &dyn Fn(usize, bool),
+) -> Figures {
     // The first round pays for the spawn and the stack of each task; each
     // further round is one timer armed and fired (and a park and a wake).
     let marginal = |one: Duration, many: Duration| ns(many.saturating_sub(one), n * (rounds - 1));
     // The first round's CPU (spawns and fresh stacks: page faults) varies
     // most from run to run: the least of two.
-    let first = |f: &dyn Fn()| {
-        let (a, b) = (measure(f), measure(f));
-        if a.0 <= b.0 { a } else { b }
-    };
-    let w1 = first(&|| weft_tasks(n, 1, true));
-    let wn = measure(|| weft_tasks(n, rounds, true)).0;
-    let wy1 = least(|| measure(|| weft_tasks(n, 1, false)).0);
-    let wyn = least(|| measure(|| weft_tasks(n, rounds, false)).0);
-    let t1 = first(&|| tokio.block_on(tokio_tasks(n, 1, true)));
-    let tn = measure(|| tokio.block_on(tokio_tasks(n, rounds, true))).0;
-    let ty1 = least(|| measure(|| tokio.block_on(tokio_tasks(n, 1, false))).0);
-    let tyn = least(|| measure(|| tokio.block_on(tokio_tasks(n, rounds, false))).0);
-    for (name, (c1, w), cn, y1, yn) in [("weft", w1, wn, wy1, wyn), ("tokio", t1, tn, ty1, tyn)] {
-        println!(
-            "{name:<8} {:>18.0} {:>18.0} {:>18.0} {:>9.2}s",
-            ns(c1, n),
-            marginal(c1, cn),
-            marginal(y1, yn),
-            w.as_secs_f64()
-        );
+    let (a, b) = (measure(|| tasks(n, 1, true)), measure(|| tasks(n, 1, true)));
+    let (first, first_wall) = if a.0 <= b.0 { a } else { b };
+    let sleeps = measure(|| tasks(n, rounds, true)).0;
+    let y1 = least(|| measure(|| tasks(n, 1, false)).0);
+    let yn = least(|| measure(|| tasks(n, rounds, false)).0);
+    let p = least(|| measure(|| ping(pings, false)).0);
+    let t = least(|| measure(|| ping(pings, true)).0);
+    Figures {
+        first_ns: ns(first, n),
+        first_wall_secs: first_wall.as_secs_f64(),
+        sleep_ns: marginal(first, sleeps),
+        yield_ns: marginal(y1, yn),
+        ping_ns: ns(p, pings),
+        timed_ping_ns: ns(t, pings),
+        // Two receives with a timeout per round trip.
+        timeout_ns: (ns(t, pings) - ns(p, pings)) / 2.0,
     }
-    println!(
-        "{:<8} {:>18} {:>18} {:>18}",
-        "runtime", "ping CPU ns", "+timeout CPU ns", "arm+cancel ns"
-    );
-    let wp = least(|| measure(|| weft_ping(pings, false)).0);
-    let wt = least(|| measure(|| weft_ping(pings, true)).0);
-    let tp = least(|| measure(|| tokio.block_on(tokio_ping(pings, false))).0);
-    let tt = least(|| measure(|| tokio.block_on(tokio_ping(pings, true))).0);
-    // Two receives with a timeout per round trip.
-    for (name, p, t) in [("weft", wp, wt), ("tokio", tp, tt)] {
-        println!(
-            "{name:<8} {:>18.0} {:>18.0} {:>18.0}",
-            ns(p, pings),
-            ns(t, pings),
-            (ns(t, pings) - ns(p, pings)) / 2.0
-        );
-    }
-    // One line for `compare` (timers.rs) to read.
-    println!(
-        "{{\"n\":{n},\"weft_sleep_ns\":{:.1},\"tokio_sleep_ns\":{:.1},\
-         \"weft_yield_ns\":{:.1},\"tokio_yield_ns\":{:.1},\"weft_ping_ns\":{:.1},\
-         \"tokio_ping_ns\":{:.1},\"weft_timeout_ns\":{:.1},\"tokio_timeout_ns\":{:.1}}}",
-        marginal(w1.0, wn),
-        marginal(t1.0, tn),
-        marginal(wy1, wyn),
-        marginal(ty1, tyn),
-        ns(wp, pings),
-        ns(tp, pings),
-        (ns(wt, pings) - ns(wp, pings)) / 2.0,
-        (ns(tt, pings) - ns(tp, pings)) / 2.0,
-    );
 }
