@@ -175,6 +175,16 @@ fn main() {
         "{n} tasks sleeping distinct durations (1..{} ms), 1 vs {rounds} rounds; {pings} ping-pongs; least CPU of {REPEAT}",
         dur(n).as_millis()
     );
+    // Both tokio runtimes run the same futures.
+    let on_tokio = |rt: &tokio::runtime::Runtime| {
+        figures(
+            n,
+            rounds,
+            pings,
+            &|n, r, s| rt.block_on(tokio_tasks(n, r, s)),
+            &|p, t| rt.block_on(tokio_ping(p, t)),
+        )
+    };
     let runtimes: [(&str, Figures); 3] = [
         (
             "weft",
@@ -182,26 +192,8 @@ fn main() {
                 weft_one.block_on(|| weft_ping(p, t))
             }),
         ),
-        (
-            "tokio",
-            figures(
-                n,
-                rounds,
-                pings,
-                &|n, r, s| tokio.block_on(tokio_tasks(n, r, s)),
-                &|p, t| tokio.block_on(tokio_ping(p, t)),
-            ),
-        ),
-        (
-            "tokio_ct",
-            figures(
-                n,
-                rounds,
-                pings,
-                &|n, r, s| tokio_ct.block_on(tokio_tasks(n, r, s)),
-                &|p, t| tokio_ct.block_on(tokio_ping(p, t)),
-            ),
-        ),
+        ("tokio", on_tokio(&tokio)),
+        ("tokio_ct", on_tokio(&tokio_ct)),
     ];
     println!(
         "{:<9} {:>18} {:>14} {:>14} {:>10} {:>12} {:>15} {:>14}",
