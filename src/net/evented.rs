@@ -82,54 +82,57 @@ std_socket!(
 pub(crate) struct Settings {
     /// The user called `set_nonblocking(true)`: return `WouldBlock`.
     nonblocking: AtomicBool,
-    /// Read and write timeouts as the user set them, for the getters and
-    /// `into_std`.
-    timeouts: Mutex<[Option<Duration>; 2]>,
-    /// The same timeouts for the wait path, which reads one on every wait
-    /// and should not take a lock for it: in nanoseconds, [`NO_TIMEOUT`]
-    /// for none (a zero timeout is refused, so 0 is free), saturated at
-    /// [`FOREVER`]. Written only under `timeouts`' lock, with it, so the
-    /// two agree once a setter returns. Each is one value on its own
-    /// (nothing else is published through it), so `Relaxed` suffices: a
-    /// wait racing a setter sees the old or the new timeout, as in std.
-    wait_nanos: [AtomicU64; 2],
+    /// Read and write timeouts, in nanoseconds: [`NO_TIMEOUT`] for none (a
+    /// zero timeout is refused, so 0 is free), saturated at [`FOREVER`].
+    /// Atomics, not a mutex: the wait path reads one on every wait. Each
+    /// is one value on its own (nothing else is published through it), so
+    /// `Relaxed` suffices: a wait racing a setter sees the old or the new
+    /// timeout, as in std.
+    timeouts: [AtomicU64; 2],
 }
 
-/// `wait_nanos` of a socket without a timeout.
+/// `timeouts` of a socket without a timeout.
 const NO_TIMEOUT: u64 = 0;
-/// `wait_nanos` of a timeout too long to count in nanoseconds (584
-/// years): a wait never reaches it, so it waits without a deadline, as it
-/// does for a timeout `Instant` cannot add.
+/// `timeouts` of a timeout too long to count in nanoseconds (584 years):
+/// a wait never reaches it, so it waits without a deadline, as it does
+/// for a timeout `Instant` cannot add.
 const FOREVER: u64 = u64::MAX;
 
 impl Settings {
     fn new(nonblocking: bool, timeouts: [Option<Duration>; 2]) -> Settings {
         Settings {
             nonblocking: AtomicBool::new(nonblocking),
-            timeouts: Mutex::new(timeouts),
-            wait_nanos: timeouts.map(|t| AtomicU64::new(wait_nanos(t))),
+            timeouts: timeouts.map(|t| AtomicU64::new(nanos_of(t))),
         }
     }
 
     fn set_timeout(&self, index: usize, dur: Option<Duration>) {
-        let mut timeouts = self.timeouts.lock().unwrap();
-        timeouts[index] = dur;
-        self.wait_nanos[index].store(wait_nanos(dur), Ordering::Relaxed);
+        self.timeouts[index].store(nanos_of(dur), Ordering::Relaxed);
     }
 
-    /// The timeout a wait for `index` uses (`None` also for [`FOREVER`]),
-    /// without a lock.
+    /// The timeout for `index` as the user set it, to the nanosecond up to
+    /// [`FOREVER`], which reads back as 584 years (std's own getter rounds
+    /// to microseconds and clamps too).
+    fn timeout(&self, index: usize) -> Option<Duration> {
+        match self.timeouts[index].load(Ordering::Relaxed) {
+            NO_TIMEOUT => None,
+            nanos => Some(Duration::from_nanos(nanos)),
+        }
+    }
+
+    /// The timeout a wait for `index` uses: [`timeout`](Self::timeout),
+    /// but `None` for [`FOREVER`].
     #[inline]
     fn wait_timeout(&self, index: usize) -> Option<Duration> {
-        match self.wait_nanos[index].load(Ordering::Relaxed) {
+        match self.timeouts[index].load(Ordering::Relaxed) {
             NO_TIMEOUT | FOREVER => None,
             nanos => Some(Duration::from_nanos(nanos)),
         }
     }
 }
 
-/// A timeout as [`Settings::wait_nanos`] holds it.
-fn wait_nanos(dur: Option<Duration>) -> u64 {
+/// A timeout as [`Settings::timeouts`] holds it.
+fn nanos_of(dur: Option<Duration>) -> u64 {
     match dur {
         None => NO_TIMEOUT,
         // Zero is refused before it gets here; keep it distinct anyway.
@@ -200,7 +203,7 @@ impl<S: StdSocket> Evented<S> {
         } = self;
         drop(registration);
         let nonblocking = settings.nonblocking.load(Ordering::Relaxed);
-        let timeouts = *settings.timeouts.lock().unwrap();
+        let timeouts = [0, 1].map(|index| settings.timeout(index));
         let restored = (|| {
             if !nonblocking {
                 socket.set_nonblocking(false)?;
@@ -243,7 +246,7 @@ impl<S: StdSocket> Evented<S> {
 
     /// The read (`READ`) or write (`WRITE`) timeout.
     pub(crate) fn timeout(&self, interest: usize) -> Option<Duration> {
-        self.settings.timeouts.lock().unwrap()[timeout_index(interest)]
+        self.settings.timeout(timeout_index(interest))
     }
 
     /// When a call that starts waiting now gives up, and whether that is
