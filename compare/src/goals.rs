@@ -32,41 +32,18 @@ pub fn lines(tables: &[&Table]) -> Vec<Line> {
             0.9,
         ),
         ("… ≤ tokio current-thread's", "tokio-current-thread", 1.0),
+        ("… ≤ the bare mio loop's (the ceiling row)", "ceiling", 1.0),
     ] {
-        lines.push(judge(
-            goal,
-            echo.and_then(|t| Some((cpu(t, "weft")?, cpu(t, peer)?))),
-            |w, p| {
-                (
-                    w <= factor * p,
-                    format!("{w:.2} µs against {p:.2} µs ({:.2}×)", w / p),
-                )
-            },
-        ));
+        let pair = echo.and_then(|t| Some((cpu(t, "weft")?, cpu(t, peer)?)));
+        lines.push(at_most(goal, pair, factor, "µs", 2));
     }
-    let ceiling_cpu = echo.and_then(|t| {
-        let i = t
-            .columns
-            .iter()
-            .position(|c| c == "server CPU µs/request")?;
-        number(t.ceiling.as_ref()?.cells.get(i)?)
-    });
-    lines.push(judge(
-        "… ≤ the bare mio loop's (the ceiling row)",
-        echo.and_then(|t| Some((cpu(t, "weft")?, ceiling_cpu?))),
-        |w, c| {
-            (
-                w <= c,
-                format!("{w:.2} µs against {c:.2} µs ({:.2}×)", w / c),
-            )
-        },
-    ));
     let rss = |t: &Table, peer: &str| number(t.cell(peer, "server RSS MiB")?);
+    let conns = super::net::conns("echo_5000").unwrap_or(5000) as f64;
     lines.push(judge(
         "… resident memory ≤ tokio's + 5 KiB per connection",
         echo.and_then(|t| Some((rss(t, "weft")?, rss(t, "tokio")?))),
         |w, t| {
-            let per_conn = (w - t) * 1024.0 / 5000.0;
+            let per_conn = (w - t) * 1024.0 / conns;
             (
                 per_conn <= 5.0,
                 format!("{w:.1} MiB against {t:.1} MiB: {per_conn:+.1} KiB per connection"),
@@ -88,12 +65,7 @@ pub fn lines(tables: &[&Table]) -> Vec<Line> {
                 ))
             });
             let goal = format!("{name}: {} ≤ tokio's", column.trim_end_matches(" µs"));
-            lines.push(judge(goal, pair, |w, t| {
-                (
-                    w <= t,
-                    format!("{w:.0} µs against {t:.0} µs ({:.2}×)", w / t),
-                )
-            }));
+            lines.push(at_most(goal, pair, 1.0, "µs", 0));
         }
     }
     let wrk_p99 = table("wrk").and_then(|t| {
@@ -102,21 +74,16 @@ pub fn lines(tables: &[&Table]) -> Vec<Line> {
             duration_us(t.cell("tokio", "p99")?)?,
         ))
     });
-    lines.push(judge(
+    lines.push(at_most(
         "wrk, HTTP hello: p99 ≤ tokio's",
         wrk_p99,
-        |w, t| {
-            (
-                w <= t,
-                format!("{w:.0} µs against {t:.0} µs ({:.2}×)", w / t),
-            )
-        },
+        1.0,
+        "µs",
+        0,
     ));
 
     // The switch path: speed = tokio's time / weft's time.
-    let figure = |id: &str, peer: &str| -> Option<f64> {
-        table(id)?.rows.iter().find(|r| r.peer == peer)?.figure
-    };
+    let figure = |id: &str, peer: &str| table(id)?.figure(peer);
     let speed = |goal: &str, id, peer, on, times: f64| {
         judge(goal, figure(id, peer).zip(figure(id, on)), |w, p| {
             (
@@ -165,10 +132,12 @@ pub fn lines(tables: &[&Table]) -> Vec<Line> {
     // Timers at scale: flat cost per timer, and no dearer than tokio's.
     let small = figure(&super::timers::sleep_id(super::timers::SIZES[0]), "weft");
     let large = figure(&super::timers::sleep_id(super::timers::SIZES[1]), "weft");
-    lines.push(judge(
+    lines.push(at_most(
         "1,000,000 sleeping coroutines: O(1) per timer (CPU per sleep at 1,000,000 ≤ 1.5× at 10,000)",
         large.zip(small),
-        |l, s| (l <= 1.5 * s, format!("{l:.0} ns against {s:.0} ns ({:.2}×)", l / s)),
+        1.5,
+        "ns",
+        0,
     ));
     lines.push(speed(
         "1,000,000 sleeping coroutines: CPU per sleep ≤ tokio's",
@@ -196,6 +165,26 @@ pub fn lines(tables: &[&Table]) -> Vec<Line> {
         },
     ));
     lines
+}
+
+/// The goal "the first figure ≤ `factor` × the second", both in `unit`,
+/// shown with `digits` decimals and their ratio.
+fn at_most(
+    goal: impl Into<String>,
+    pair: Option<(f64, f64)>,
+    factor: f64,
+    unit: &str,
+    digits: usize,
+) -> Line {
+    judge(goal, pair, |a, b| {
+        (
+            a <= factor * b,
+            format!(
+                "{a:.digits$} {unit} against {b:.digits$} {unit} ({:.2}×)",
+                a / b
+            ),
+        )
+    })
 }
 
 /// A line from a measured pair, or "not measured".
@@ -239,4 +228,83 @@ fn duration_us(cell: &str) -> Option<f64> {
         return None;
     };
     Some(digits.parse::<f64>().ok()? * scale)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::table::{Better, Goal, Row};
+
+    /// An echo_5000 table as `net.rs` makes it: CPU per request and RSS
+    /// per peer, and the ceiling row beside the peers.
+    fn echo_5000(weft_cpu: &str) -> Table {
+        let row = |peer: &str, cpu: &str, rss: &str| {
+            Row::ok(peer, 1.0, 0.0, 1.0, false, vec![cpu.into(), rss.into()])
+        };
+        Table {
+            id: "echo_5000".into(),
+            title: String::new(),
+            short: String::new(),
+            what: String::new(),
+            unit: String::new(),
+            better: Better::Higher,
+            goal: Goal::AheadOfTokio,
+            columns: vec!["server CPU µs/request".into(), "server RSS MiB".into()],
+            rows: vec![
+                row("weft", weft_cpu, "103.7"),
+                row("tokio", "6.73", "85.3"),
+                row("tokio-current-thread", "6.05", "85.1"),
+            ],
+            ceiling: Some(row("ceiling", "6.45", "7.8")),
+            remarks: Vec::new(),
+        }
+    }
+
+    fn line<'a>(lines: &'a [Line], goal: &str) -> &'a Line {
+        lines.iter().find(|l| l.goal.starts_with(goal)).unwrap()
+    }
+
+    #[test]
+    fn cpu_and_memory_goals_read_the_peers_and_the_ceiling() {
+        let table = echo_5000("6.06");
+        let lines = lines(&[&table]);
+        let tokio = line(&lines, "echo, 5,000 connections: server CPU");
+        assert_eq!(tokio.met, Some(false), "{}", tokio.measured);
+        assert_eq!(tokio.measured, "6.06 µs against 6.73 µs (0.90×)");
+        let ct = line(&lines, "… ≤ tokio current-thread's");
+        assert_eq!(ct.met, Some(false));
+        let ceiling = line(&lines, "… ≤ the bare mio loop's");
+        assert_eq!(ceiling.met, Some(true));
+        assert_eq!(ceiling.measured, "6.06 µs against 6.45 µs (0.94×)");
+        let memory = line(&lines, "… resident memory");
+        assert_eq!(memory.met, Some(true));
+        assert!(
+            memory.measured.ends_with("+3.8 KiB per connection"),
+            "{}",
+            memory.measured
+        );
+        // A table that is not there is "not measured", not a miss.
+        let yield_goal = line(&lines, "yield");
+        assert_eq!(yield_goal.met, None);
+        assert_eq!(yield_goal.measured, "not measured");
+    }
+
+    #[test]
+    fn a_faster_weft_meets_the_cpu_goal() {
+        let table = echo_5000("5.00");
+        let lines = lines(&[&table]);
+        assert_eq!(
+            line(&lines, "echo, 5,000 connections: server CPU").met,
+            Some(true)
+        );
+        assert_eq!(line(&lines, "… ≤ tokio current-thread's").met, Some(true));
+    }
+
+    #[test]
+    fn wrk_latencies_are_read_in_their_units() {
+        assert_eq!(duration_us("812.00us"), Some(812.0));
+        assert_eq!(duration_us("4.30ms"), Some(4300.0));
+        assert_eq!(duration_us("1.02s"), Some(1_020_000.0));
+        assert_eq!(duration_us("–"), None);
+    }
 }

@@ -260,14 +260,15 @@ pub fn run(workers: usize, secs: f64, rounds: usize) -> Vec<Table> {
     tables
 }
 
+/// How many connections the network table `id` holds open.
+pub fn conns(id: &str) -> Option<usize> {
+    WORKLOADS.iter().find(|w| w.id == id).map(|w| w.conns)
+}
+
 /// On the 5,000-connection rows: each server's resident memory above
 /// tokio's, per connection (the goal for weft: at most 5 KiB).
 fn remark_on_memory(table: &mut Table) {
-    let Some(conns) = WORKLOADS
-        .iter()
-        .find(|w| w.id == table.id && w.conns >= 5000)
-        .map(|w| w.conns)
-    else {
+    let Some(conns) = conns(&table.id).filter(|&n| n >= 5000) else {
         return;
     };
     let rss = |peer: &str| -> Option<f64> { table.cell(peer, "server RSS MiB")?.parse().ok() };

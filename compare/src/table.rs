@@ -100,15 +100,20 @@ pub struct Table {
 pub const NOISE_FLOOR: f64 = 0.03;
 
 impl Table {
-    fn figure(&self, peer: &str) -> Option<f64> {
+    /// `peer`'s headline figure, if it ran.
+    pub fn figure(&self, peer: &str) -> Option<f64> {
         self.rows.iter().find(|r| r.peer == peer)?.figure
     }
 
     /// `peer`'s cell in the column headed `column`, if it ran and the
-    /// table has that column.
+    /// table has that column; the ceiling row's too, as peer `ceiling`.
     pub fn cell(&self, peer: &str, column: &str) -> Option<&str> {
         let i = self.columns.iter().position(|c| c == column)?;
-        let row = self.rows.iter().find(|r| r.peer == peer)?;
+        let row = self
+            .rows
+            .iter()
+            .chain(self.ceiling.as_ref())
+            .find(|r| r.peer == peer)?;
         row.figure?;
         row.cells.get(i).map(String::as_str)
     }
