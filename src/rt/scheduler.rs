@@ -265,10 +265,20 @@ impl WorkerRemote {
 
     /// Puts the started coroutine `key`, owned by this worker, back on its
     /// ready queue. Runs on any thread.
+    #[inline(never)]
     pub(crate) fn schedule(self: &Arc<Self>, key: usize) {
-        if crate::rt::worker::schedule_local(self, key) {
-            return;
+        if !crate::rt::worker::schedule_local(self, key) {
+            self.schedule_remote(key);
         }
+    }
+
+    /// `schedule` from another thread: through the inbox, waking the
+    /// worker. Out of line, so that the common wake of a coroutine on the
+    /// waker's own worker (a channel ping-pong, a socket's reader woken
+    /// by the loop) pays for none of the registers the lock needs.
+    #[cold]
+    #[inline(never)]
+    fn schedule_remote(&self, key: usize) {
         self.inbox.lock().unwrap().push(key);
         self.inbox_hint.store(true, StdOrdering::Release);
         self.unpark_thread();

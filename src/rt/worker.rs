@@ -309,6 +309,7 @@ pub(crate) fn yield_current() -> bool {
 /// occupant goes to the back of the ready queue); woken by the loop itself
 /// (timers, I/O), onto the ready queue. Returns `false` if the caller must
 /// use the inbox.
+#[inline]
 pub(crate) fn schedule_local(remote: &Arc<WorkerRemote>, key: usize) -> bool {
     with_worker(|w| match w {
         Some(w) if Arc::ptr_eq(&w.remote, remote) => {
