@@ -163,8 +163,7 @@ impl Observed {
     /// Records the stack pointer of a parking point.
     #[inline]
     pub(crate) fn record_sp(&self) {
-        let marker = 0u8;
-        let sp = std::hint::black_box(&marker) as *const u8 as u64;
+        let sp = crate::stack::stack_pointer() as u64;
         self.sp.store(sp, Ordering::Relaxed);
         // Only the coroutine itself writes the mark once it runs (its
         // worker set it before): a load and a store, not a locked
@@ -172,6 +171,14 @@ impl Observed {
         if sp < self.low_sp.load(Ordering::Relaxed) {
             self.low_sp.store(sp, Ordering::Relaxed);
         }
+    }
+
+    /// The coroutine's stack, lowest address to one past the highest, as
+    /// its worker set it on start.
+    #[cfg(test)]
+    pub(crate) fn stack_range(&self) -> std::ops::Range<usize> {
+        let top = self.stack_top.load(Ordering::Relaxed) as usize;
+        top - self.stack_size.load(Ordering::Relaxed) as usize..top
     }
 
     /// (bytes in use at the last parking point, high-water mark, size).

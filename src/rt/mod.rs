@@ -15,6 +15,7 @@
 //! | `scheduler.rs` | queues, stealing, idle workers |
 //! | `park/` | the parking protocol and its state machine |
 //! | `timer/` | a worker's timers: a hierarchical wheel over a slab |
+//! | `prefetch.rs` | warming the next coroutine's stack before the switch |
 //! | `coop.rs` | the cooperative budget |
 //! | `local.rs` | `coroutine_local!` |
 //! | `panic_hook.rs` | panic messages that name the coroutine |
@@ -30,6 +31,7 @@ pub(crate) mod local;
 pub(crate) mod loom;
 pub(crate) mod panic_hook;
 pub(crate) mod park;
+pub(crate) mod prefetch;
 pub(crate) mod runtime;
 pub(crate) mod scheduler;
 pub(crate) mod spawn;

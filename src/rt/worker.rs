@@ -33,6 +33,7 @@ use crossbeam_deque::{Steal, Worker as Deque};
 use crate::io::reactor::Reactor;
 use crate::rt::coroutine::{Header, HeaderFields, Owner};
 use crate::rt::local::LocalMap;
+use crate::rt::prefetch;
 use crate::rt::scheduler::{LiveHeader, NewTask, Shared, Start, WorkerRemote};
 use crate::rt::timer::Timers;
 use crate::stack::{self, Stack};
@@ -58,6 +59,10 @@ pub(crate) struct Task {
     /// Where the coroutine's yielder lives on its own stack; set when it
     /// first runs, fixed after.
     yielder: Cell<*const CoYielder>,
+    /// About where its stack pointer was when it last suspended (0 until
+    /// then), so that the worker can warm those lines before resuming it
+    /// (`WorkerLocal::prefetch_next`).
+    resume_sp: Cell<usize>,
     /// Its `coroutine_local!` values.
     locals: LocalMap,
 }
@@ -71,6 +76,14 @@ impl Task {
         unsafe { &*self.fields }
     }
 }
+
+/// How many started coroutines a worker must hold before it warms the
+/// next one's stack ahead of each switch (`WorkerLocal::prefetch_next`).
+/// Below it their stacks' hot lines stay in the cache anyway and the
+/// hints are pure cost: measured on one worker, a yield among 10
+/// coroutines took 42.5 ns without them and 45–46 with them, among 100
+/// 51–52 without and 49 with, among 1,000 94–97 without and 61–63 with.
+const PREFETCH_FROM: usize = 64;
 
 /// How many coroutines a worker runs between two looks at its inbox,
 /// timers and poller while it stays busy.
@@ -268,6 +281,7 @@ pub(crate) fn suspend(why: Suspend) {
     // on its own coroutine (see `current_header`).
     let task = unsafe { &*task };
     let yielder = task.yielder.get();
+    task.resume_sp.set(stack::stack_pointer());
     let _unwinding = crate::rt::unwinding::Suspension::begin(task.fields());
     // Soundness: the yielder was stored by this very coroutine when it
     // started; it lives on this coroutine's stack, which we are running on,
@@ -294,6 +308,7 @@ pub(crate) fn yield_current() -> bool {
         crate::rt::unwinding::resume_unwind(Box::new(crate::Cancelled));
     }
     {
+        task.resume_sp.set(stack::stack_pointer());
         let _unwinding = crate::rt::unwinding::Suspension::begin(fields);
         // SAFETY: as in `suspend`: our own yielder, on the stack we run on.
         unsafe { (*task.yielder.get()).suspend(Suspend::Yield) };
@@ -945,15 +960,36 @@ impl WorkerLocal {
                 header,
                 fields,
                 yielder: Cell::new(ptr::null()),
+                resume_sp: Cell::new(0),
                 locals: LocalMap::default(),
             },
         );
         self.run_task(key);
     }
 
+    /// Warms the stack of the coroutine first in the ready queue, the one
+    /// this worker most likely resumes after the one it is about to (see
+    /// `rt/prefetch.rs`): its lines load while the current one runs.
+    #[inline]
+    fn prefetch_next(&self, tasks: &TaskTable) {
+        let Some(&next) = self.ready.borrow().front() else {
+            return;
+        };
+        let sp = tasks.get(next).resume_sp.get();
+        if sp != 0 {
+            prefetch::stack_around(sp);
+        }
+    }
+
     /// Resumes the started coroutine `key` until it suspends or finishes.
     fn run_task(&self, key: usize) {
-        let task: *const Task = self.tasks.borrow().get(key);
+        let task: *const Task = {
+            let tasks = self.tasks.borrow();
+            if tasks.len >= PREFETCH_FROM {
+                self.prefetch_next(&tasks);
+            }
+            tasks.get(key)
+        };
         // Soundness: tasks sit in chunks that never move and leave the
         // table only in the `Return` arm below, on this thread, after the
         // coroutine finished (chunks are freed only when the table is
@@ -1052,6 +1088,79 @@ fn finish_off_loop(task: NewTask, failure: Option<String>) {
         let job = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
         if let Some((task, failure)) = job {
             finish(task, failure);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    /// On a worker: each of its suspended coroutines' noted stack pointer
+    /// and the range of its own stack.
+    fn noted_stack_pointers() -> Vec<(usize, std::ops::Range<usize>)> {
+        with_worker(|w| {
+            let w = w.expect("called on a worker");
+            let current = w.current.get();
+            let tasks = w.tasks.borrow();
+            tasks
+                .chunks
+                .iter()
+                .flat_map(|chunk| chunk.iter().flatten())
+                .filter(|task| !ptr::eq(*task, current))
+                .map(|task| (task.resume_sp.get(), task.fields().observed.stack_range()))
+                .collect()
+        })
+    }
+
+    /// The worker warms the lines around the stack pointer a coroutine
+    /// noted when it last suspended (`rt/prefetch.rs`): noted on the
+    /// worker's own stack, or never, every hint would miss. Parked and
+    /// yielding coroutines both note one on their own stack.
+    #[test]
+    fn a_suspended_coroutine_notes_a_stack_pointer_on_its_own_stack() {
+        let rt = crate::Runtime::builder().workers(1).build().unwrap();
+        let noted = rt.block_on(|| {
+            let stop = Arc::new(AtomicBool::new(false));
+            let mut senders = Vec::new();
+            let mut handles = Vec::new();
+            for _ in 0..10 {
+                let (tx, rx) = crate::sync::mpsc::channel::<()>();
+                senders.push(tx);
+                handles.push(crate::spawn(move || rx.recv().unwrap()));
+                let stop = stop.clone();
+                handles.push(crate::spawn(move || {
+                    while !stop.load(Ordering::Relaxed) {
+                        crate::yield_now();
+                    }
+                }));
+            }
+            // Until every other coroutine has started, and so (one
+            // worker) run and suspended at least once.
+            let mut noted = noted_stack_pointers();
+            for _ in 0..10_000 {
+                if noted.len() == 20 {
+                    break;
+                }
+                crate::yield_now();
+                noted = noted_stack_pointers();
+            }
+            stop.store(true, Ordering::Relaxed);
+            for tx in senders {
+                tx.send(()).unwrap();
+            }
+            for handle in handles {
+                handle.join().unwrap();
+            }
+            noted
+        });
+        assert_eq!(noted.len(), 20);
+        for (sp, stack) in noted {
+            assert!(
+                stack.contains(&sp),
+                "noted stack pointer {sp:#x} outside its stack {stack:x?}"
+            );
         }
     }
 }
