@@ -59,9 +59,13 @@ pub(crate) struct Task {
     /// Where the coroutine's yielder lives on its own stack; set when it
     /// first runs, fixed after.
     yielder: Cell<*const CoYielder>,
-    /// About where its stack pointer was when it last suspended (0 until
-    /// then), so that the worker can warm those lines before resuming it
-    /// (`WorkerLocal::prefetch_next`).
+    /// Its stack pointer when it last suspended (0 until then), so that
+    /// the worker can warm those lines before resuming it
+    /// (`WorkerLocal::prefetch_next`). A park also records it in the
+    /// header for dumps (`Observed::record_sp`), but reading it there
+    /// would first load the header's line, which is as cold as the stack;
+    /// this copy sits in the task entry, which the coroutine's next
+    /// `run_task` loads anyway, and yields set it too.
     resume_sp: Cell<usize>,
     /// Its `coroutine_local!` values.
     locals: LocalMap,
