@@ -229,6 +229,21 @@ impl Header {
             owner.worker.schedule(owner.key);
         }
     }
+
+    /// Wakes the coroutine at once if it belongs to the worker whose
+    /// thread this is, and says whether it did (`false`: nothing done,
+    /// wake it with [`unpark`](Self::unpark)). Such a coroutine cannot
+    /// run, let alone finish, before the caller's own coroutine suspends
+    /// or the worker's loop moves on, so a waker holding only a borrowed
+    /// pointer to its header may use this where it could not defer the
+    /// wake (`sync::waitlist`, `Weft::claim`).
+    #[inline]
+    pub(crate) fn unpark_if_local(&self) -> bool {
+        let Some(owner) = self.owner.get() else {
+            return false;
+        };
+        crate::rt::worker::wake_if_local(&owner.worker, owner.key, || self.park.unpark())
+    }
 }
 
 /// A handle to a running coroutine, as [`std::thread::Thread`] is to a

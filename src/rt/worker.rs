@@ -330,9 +330,24 @@ pub(crate) fn yield_current() -> bool {
 /// use the inbox.
 #[inline]
 pub(crate) fn schedule_local(remote: &Arc<WorkerRemote>, key: usize) -> bool {
+    wake_if_local(remote, key, || true)
+}
+
+/// If this thread is `remote`'s worker, runs `wake` and, if it says the
+/// coroutine `key` must be scheduled (it was parked), schedules it here
+/// as [`schedule_local`] does; returns whether this thread is that
+/// worker (`false`: `wake` did not run).
+#[inline]
+pub(crate) fn wake_if_local(
+    remote: &Arc<WorkerRemote>,
+    key: usize,
+    wake: impl FnOnce() -> bool,
+) -> bool {
     with_worker(|w| match w {
         Some(w) if Arc::ptr_eq(&w.remote, remote) => {
-            if w.current.get().is_null() {
+            if !wake() {
+                // Not parked: it will see the wake itself.
+            } else if w.current.get().is_null() {
                 w.ready.borrow_mut().push_back(key);
             } else if let Some(previous) = w.lifo.replace(Some(key)) {
                 w.ready.borrow_mut().push_back(previous);

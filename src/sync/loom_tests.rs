@@ -65,9 +65,16 @@ loom::thread_local! {
 
 impl Parker for LoomParker {
     type Unparker = Arc<Token>;
+    type Handle = Arc<Token>;
 
     fn current() -> Arc<Token> {
         TOKEN.with(|t| t.clone())
+    }
+
+    /// A loom thread is woken after the unlock, always: the model checks
+    /// the handoff every remote wake takes.
+    fn claim(token: Arc<Token>) -> Option<Arc<Token>> {
+        Some(token)
     }
 
     fn unpark(token: &Arc<Token>) {

@@ -16,14 +16,16 @@
 //! [`WAITING`] to a token that says what it was given: [`NOTIFIED`] ("look
 //! again", for primitives that let newcomers barge) or a primitive's own
 //! grant token (the lock, a read share, permits: handoff). It takes the
-//! waiter's unparker out of the waiter under the lock, *then* stores the
-//! token (a waiter reads its token without the lock after any return from
-//! `park`, and may return and free itself the moment it sees it: the
-//! token store is the waker's last touch, and whatever the token grants
-//! is in place before it), and unparks after unlocking ([`Wakes`]), so
-//! the waiter's frame may already be gone by then: a stale unpark only
-//! makes some later park return spuriously, which every wait loop
-//! tolerates.
+//! waiter's handle out of the waiter under the lock and, through
+//! [`Parker::claim`], either wakes it there (a coroutine of the waker's
+//! own worker, which cannot run before the waker suspends) or takes an
+//! owned unparker for it, *then* stores the token (a waiter reads its
+//! token without the lock after any return from `park`, and may return
+//! and free itself the moment it sees it: the token store is the waker's
+//! last touch, and whatever the token grants is in place before it). An
+//! owned unparker is woken after unlocking ([`Wakes`]), so the waiter's
+//! frame may already be gone by then: a stale unpark only makes some later
+//! park return spuriously, which every wait loop tolerates.
 //!
 //! The waiter side is one loop, [`wait`], driven by a primitive's
 //! [`WaitFor`]: poll under the lock, register, park, repeat. A waiter that
@@ -43,15 +45,29 @@ use std::ops::DerefMut;
 use std::ptr::NonNull;
 use std::time::Instant;
 
+use std::sync::Arc;
+
+use crate::rt::coroutine::Header;
 use crate::rt::loom::{AtomicUsize, Ordering, UnsafeCell};
 use crate::rt::park::{self, Unparker};
+use crate::rt::worker;
 
 /// How the current waiter parks and how others wake it.
 pub(crate) trait Parker: 'static {
-    /// A handle that wakes one waiter from any thread.
-    type Unparker: Clone + Send + Sync;
+    /// A handle that wakes one waiter from any thread, owned by its
+    /// waker until the wake.
+    type Unparker: Send + Sync;
+    /// What a listed waiter holds for its waker: it may borrow from the
+    /// waiting coroutine, since a waker uses it only in [`claim`](Self::claim).
+    type Handle: Send;
     /// The handle of the calling waiter.
-    fn current() -> Self::Unparker;
+    fn current() -> Self::Handle;
+    /// Called by the waker that claimed a waiter, with the waiter's
+    /// handle, under the mutex of a list the waiter is on: the waiter is
+    /// inside its wait then and cannot leave it (`Waiter::claim`). Wakes
+    /// it at once where that is cheap and safe (`None`), or gives an owned
+    /// unparker, to wake it after the mutex is released.
+    fn claim(handle: Self::Handle) -> Option<Self::Unparker>;
     /// Wakes the waiter (or makes its next park return at once).
     fn unpark(unparker: &Self::Unparker);
     /// Parks until unparked or `deadline`; `true` once the deadline has
@@ -72,12 +88,62 @@ pub(crate) trait Parker: 'static {
 /// weft's own parking: coroutines park, threads block.
 pub(crate) struct Weft;
 
+/// A listed waiter's handle under [`Weft`].
+pub(crate) enum WeftHandle {
+    /// The waiting coroutine's header, borrowed: the coroutine's task
+    /// holds a reference to it until the coroutine finishes, which it
+    /// cannot while it waits.
+    Coroutine(*const Header),
+    /// A waiting thread.
+    Thread(std::thread::Thread),
+}
+
+// SAFETY: the header pointer is dereferenced only by `Weft::claim`, on
+// whichever thread, under the claim contract (the waiter waits, so the
+// header is alive); `Header` itself is `Send + Sync` (it is shared in an
+// `Arc` across threads), and `Thread` is `Send`.
+unsafe impl Send for WeftHandle {}
+
 impl Parker for Weft {
     type Unparker = Unparker;
+    type Handle = WeftHandle;
 
     #[inline]
-    fn current() -> Unparker {
-        Unparker::current()
+    fn current() -> WeftHandle {
+        worker::with_current_header(|header| match header {
+            Some(header) => WeftHandle::Coroutine(Arc::as_ptr(header)),
+            None => WeftHandle::Thread(std::thread::current()),
+        })
+    }
+
+    /// A coroutine of the waker's own worker is woken at once: it cannot
+    /// run before the waker's coroutine suspends, so this takes no
+    /// reference to its header, where any other waiter costs the waker a
+    /// reference (an atomic increment now, a decrement after the unpark).
+    #[inline]
+    fn claim(handle: WeftHandle) -> Option<Unparker> {
+        match handle {
+            WeftHandle::Thread(thread) => Some(Unparker::Thread(thread)),
+            WeftHandle::Coroutine(header) => {
+                // Soundness: `claim`'s contract: the waiter is listed and
+                // the caller holds that list's mutex, so the waiter is
+                // inside its wait (leaving it takes that mutex, or a token
+                // the caller stores only after this returns); its
+                // coroutine has not finished, and its task's reference
+                // keeps the header alive.
+                // SAFETY: by the soundness argument just above.
+                if unsafe { &*header }.unpark_if_local() {
+                    return None;
+                }
+                // Soundness: as above, the header is alive; the count
+                // added here is the one the returned `Arc` owns.
+                // SAFETY: by the soundness argument just above.
+                Some(Unparker::Coroutine(unsafe {
+                    Arc::increment_strong_count(header);
+                    Arc::from_raw(header)
+                }))
+            }
+        }
     }
 
     #[inline]
@@ -106,24 +172,25 @@ pub(crate) struct Waiter<P: Parker> {
     /// `Some` while the waiter is unclaimed. Written by the waiter only
     /// while it is on no list; taken only by the waker whose claim
     /// succeeded, under the mutex of the list it found the waiter on.
-    unparker: UnsafeCell<Option<P::Unparker>>,
+    handle: UnsafeCell<Option<P::Handle>>,
     /// [`WAITING`], or the token of the waker that popped this waiter.
     state: AtomicUsize,
 }
 
-// SAFETY: the unparker is `Send + Sync`; the cell is accessed under the
-// protocol above (waiter while unlisted, or the single claiming waker):
-// the waiter's write happens before it registers under the list's mutex,
-// which the waker holds when it takes, and the waker's take happens
-// before the waiter sees the token (stored after it, with Release) and
-// before the waiter touches the cell again.
+// SAFETY: the handle is `Send`, and the only access through `&Waiter` is
+// the one claiming waker's take (moving it to the waker's thread); the
+// cell is accessed under the protocol above (waiter while unlisted, or
+// the single claiming waker): the waiter's write happens before it
+// registers under the list's mutex, which the waker holds when it takes,
+// and the waker's take happens before the waiter sees the token (stored
+// after it, with Release) and before the waiter touches the cell again.
 unsafe impl<P: Parker> Sync for Waiter<P> {}
 
 impl<P: Parker> Waiter<P> {
     /// A waiter for the calling coroutine or thread.
     pub(crate) fn new() -> Waiter<P> {
         Waiter {
-            unparker: UnsafeCell::new(Some(P::current())),
+            handle: UnsafeCell::new(Some(P::current())),
             state: AtomicUsize::new(WAITING),
         }
     }
@@ -134,7 +201,7 @@ impl<P: Parker> Waiter<P> {
         self.state.load(Ordering::Acquire)
     }
 
-    /// Back to [`WAITING`], with an unparker again if a waker took it.
+    /// Back to [`WAITING`], with a handle again if a waker took it.
     /// Only while the waiter is on no list, so no waker can race with it.
     #[inline]
     pub(crate) fn reset(&self) {
@@ -143,40 +210,50 @@ impl<P: Parker> Waiter<P> {
             // the claiming waker's take happened before we observed its
             // token (under its list's mutex).
             // SAFETY: by the soundness argument just above.
-            self.unparker
+            self.handle
                 .with_mut(|cell| unsafe { *cell = Some(P::current()) });
             self.state.store(WAITING, Ordering::Relaxed);
         }
     }
 
-    /// Claims the waiter for `token` and takes its unparker; fails if
-    /// another waker (of another list, in a `select!`) got there first.
-    /// Only under the mutex of a list the waiter is on, and only once
-    /// everything the token grants is in place (a handed message written,
-    /// the lock word updated): the waiter may act on the token the moment
-    /// it sees it.
+    /// Claims the waiter for `token`, takes its handle and wakes it
+    /// through [`Parker::claim`], now or, through `wakes`, once the caller
+    /// releases the mutex; `false` if another waker (of another list, in
+    /// a `select!`) got there first. Only under the mutex of a list the
+    /// waiter is on, and only once everything the token grants is in
+    /// place (a handed message written, the lock word updated): the
+    /// waiter may act on the token the moment it sees it.
     ///
     /// A waiter on one list only (`shared == false`) has no other waker to
     /// race with, but may read its token *without* the lock after any
     /// return from `park` (spurious ones included) and then return and
-    /// free the waiter. So the waker takes the unparker first and stores
-    /// the token last, with Release: that store is its last touch of the
-    /// waiter (invariant 3 in arch/sync.md). A `select!` waiter is claimed
-    /// by a CAS, and only looks at its state under a list's mutex, so the
-    /// take may follow the CAS.
+    /// free the waiter. So the waker takes the handle and makes its
+    /// unparker (which may take a reference to the waiter's header) first
+    /// and stores the token last, with Release: that store is its last
+    /// touch of the waiter (invariant 3 in arch/sync.md). A `select!`
+    /// waiter is claimed by a CAS, and only leaves after removing itself
+    /// from every list, this one under the mutex we hold, so the take may
+    /// follow the CAS.
     #[inline]
-    fn claim(&self, token: usize, shared: bool) -> Option<P::Unparker> {
+    fn claim(&self, token: usize, shared: bool, wakes: &mut Wakes<P>) -> bool {
         if shared {
-            self.state
+            if self
+                .state
                 .compare_exchange(WAITING, token, Ordering::AcqRel, Ordering::Acquire)
-                .ok()?;
+                .is_err()
+            {
+                return false;
+            }
             // Soundness: our CAS won, so we are the one waker that may
-            // take the unparker; the waiter does not touch it while
+            // take the handle; the waiter does not touch it while
             // listed, and frees the waiter only after leaving this list
             // under the mutex we hold.
             // SAFETY: by the soundness argument just above.
-            let unparker = self.unparker.with_mut(|cell| unsafe { (*cell).take() });
-            Some(unparker.expect("an unclaimed waiter has its unparker"))
+            let handle = self.handle.with_mut(|cell| unsafe { (*cell).take() });
+            let handle = handle.expect("an unclaimed waiter has its handle");
+            if let Some(unparker) = P::claim(handle) {
+                wakes.push(unparker);
+            }
         } else {
             debug_assert_eq!(self.state.load(Ordering::Relaxed), WAITING);
             // Soundness: the waiter is listed here, unclaimed (its state is
@@ -184,11 +261,15 @@ impl<P: Parker> Waiter<P> {
             // are, claims it), so it does not touch the cell and nobody
             // else may; it cannot leave before it sees the token below.
             // SAFETY: by the soundness argument just above.
-            let unparker = self.unparker.with_mut(|cell| unsafe { (*cell).take() });
+            let handle = self.handle.with_mut(|cell| unsafe { (*cell).take() });
+            let handle = handle.expect("an unclaimed waiter has its handle");
+            if let Some(unparker) = P::claim(handle) {
+                wakes.push(unparker);
+            }
             // Last touch: from here on the waiter may be gone.
             self.state.store(token, Ordering::Release);
-            Some(unparker.expect("an unclaimed waiter has its unparker"))
         }
+        true
     }
 }
 
@@ -197,7 +278,7 @@ impl<P: Parker> Drop for Waiter<P> {
         // Through the cell, so that loom sees this access race with a
         // waker's take if the protocol ever lets them meet.
         // SAFETY: `&mut self`: nobody else holds a reference to the waiter.
-        self.unparker.with_mut(|cell| unsafe { (*cell).take() });
+        self.handle.with_mut(|cell| unsafe { (*cell).take() });
     }
 }
 
@@ -372,8 +453,7 @@ impl<P: Parker, D> WaitList<P, D> {
             // waiter cannot leave before taking it.
             // SAFETY: by the soundness argument just above.
             let waiter = unsafe { entry.waiter.as_ref() };
-            if let Some(unparker) = waiter.claim(token, entry.shared) {
-                wakes.push(unparker);
+            if waiter.claim(token, entry.shared, wakes) {
                 self.release_if_empty();
                 return Some(entry.data);
             }
@@ -674,5 +754,44 @@ impl<W: WaitFor> Drop for Registration<'_, W> {
             self.leave(&mut state, &mut wakes);
         }
         wakes.flush();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use crate::rt::worker;
+
+    /// A wake between two coroutines of one worker takes no reference to
+    /// the waiter's header (`Weft::claim`): while the receiver waits, its
+    /// header is held by what held it before it waited, and no more.
+    #[test]
+    fn a_wait_woken_on_its_own_worker_takes_no_reference() {
+        let rt = crate::Runtime::builder().workers(1).build().unwrap();
+        let waiting = rt.block_on(|| {
+            let (tx, rx) = crate::sync::mpsc::channel::<()>();
+            let receiver_header = Arc::new(Mutex::new(None));
+            let slot = receiver_header.clone();
+            let receiver = crate::spawn(move || {
+                *slot.lock().unwrap() = worker::current_header();
+                rx.recv().unwrap();
+            });
+            // One worker: once the receiver has run, it waits.
+            let header = loop {
+                if let Some(header) = receiver_header.lock().unwrap().take() {
+                    break header;
+                }
+                crate::yield_now();
+            };
+            let waiting = Arc::strong_count(&header);
+            drop(header);
+            tx.send(()).unwrap();
+            receiver.join().unwrap();
+            waiting
+        });
+        // The task's reference, the join handle's and ours: a waiter that
+        // took one of its own would make it 4.
+        assert_eq!(waiting, 3);
     }
 }
