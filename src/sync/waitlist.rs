@@ -43,9 +43,8 @@ use std::cell::OnceCell;
 use std::collections::VecDeque;
 use std::ops::DerefMut;
 use std::ptr::NonNull;
-use std::time::Instant;
-
 use std::sync::Arc;
+use std::time::Instant;
 
 use crate::rt::coroutine::Header;
 use crate::rt::loom::{AtomicUsize, Ordering, UnsafeCell};
