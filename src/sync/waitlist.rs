@@ -248,27 +248,35 @@ impl<P: Parker> Waiter<P> {
             // listed, and frees the waiter only after leaving this list
             // under the mutex we hold.
             // SAFETY: by the soundness argument just above.
-            let handle = self.handle.with_mut(|cell| unsafe { (*cell).take() });
-            let handle = handle.expect("an unclaimed waiter has its handle");
-            if let Some(unparker) = P::claim(handle) {
-                wakes.push(unparker);
-            }
+            unsafe { self.wake_claimed(wakes) };
         } else {
             debug_assert_eq!(self.state.load(Ordering::Relaxed), WAITING);
             // Soundness: the waiter is listed here, unclaimed (its state is
             // WAITING, and only the holder of this list's mutex, which we
-            // are, claims it), so it does not touch the cell and nobody
+            // are, claims it), so it does not touch the handle and nobody
             // else may; it cannot leave before it sees the token below.
             // SAFETY: by the soundness argument just above.
-            let handle = self.handle.with_mut(|cell| unsafe { (*cell).take() });
-            let handle = handle.expect("an unclaimed waiter has its handle");
-            if let Some(unparker) = P::claim(handle) {
-                wakes.push(unparker);
-            }
+            unsafe { self.wake_claimed(wakes) };
             // Last touch: from here on the waiter may be gone.
             self.state.store(token, Ordering::Release);
         }
         true
+    }
+
+    /// Takes the handle and wakes the waiter through [`Parker::claim`]:
+    /// now, or through `wakes` once the caller releases the mutex.
+    ///
+    /// # Safety
+    /// Only by the one waker that claimed the waiter, under the mutex of a
+    /// list it is on, while the waiter cannot have left its wait.
+    #[inline]
+    unsafe fn wake_claimed(&self, wakes: &mut Wakes<P>) {
+        // SAFETY: forwarded to our caller: nobody else touches the cell.
+        let handle = self.handle.with_mut(|cell| unsafe { (*cell).take() });
+        let handle = handle.expect("an unclaimed waiter has its handle");
+        if let Some(unparker) = P::claim(handle) {
+            wakes.push(unparker);
+        }
     }
 }
 

@@ -23,53 +23,15 @@ use std::time::{Duration, Instant};
 mod cpu;
 use cpu::process_cpu as cpu;
 
-fn dur(i: usize) -> Duration {
-    Duration::from_millis(1) + Duration::from_micros(2 * i as u64)
-}
+#[path = "../task_rounds.rs"]
+mod task_rounds;
+use task_rounds::{REPEAT, dur, least, tokio_tasks, weft_tasks};
 
 /// Runs `f`, returning (CPU, wall) it took.
 fn measure(f: impl FnOnce()) -> (Duration, Duration) {
     let (c, w) = (cpu(), Instant::now());
     f();
     (cpu() - c, w.elapsed())
-}
-
-fn weft_tasks(n: usize, rounds: usize, sleep: bool) {
-    let hs: Vec<_> = (0..n)
-        .map(|i| {
-            weft::spawn(move || {
-                for _ in 0..rounds {
-                    if sleep {
-                        weft::sleep(dur(i));
-                    } else {
-                        weft::yield_now();
-                    }
-                }
-            })
-        })
-        .collect();
-    for h in hs {
-        h.join().unwrap();
-    }
-}
-
-async fn tokio_tasks(n: usize, rounds: usize, sleep: bool) {
-    let hs: Vec<_> = (0..n)
-        .map(|i| {
-            tokio::spawn(async move {
-                for _ in 0..rounds {
-                    if sleep {
-                        tokio::time::sleep(dur(i)).await;
-                    } else {
-                        tokio::task::yield_now().await;
-                    }
-                }
-            })
-        })
-        .collect();
-    for h in hs {
-        h.await.unwrap();
-    }
 }
 
 fn weft_ping(pings: usize, timeout: bool) {
@@ -130,14 +92,6 @@ async fn tokio_ping(pings: usize, timeout: bool) {
 fn ns(d: Duration, per: usize) -> f64 {
     d.as_nanos() as f64 / per as f64
 }
-
-/// The least CPU of `REPEAT` runs of `f`: other processes share the
-/// machine, and they only ever add.
-fn least(mut f: impl FnMut() -> Duration) -> Duration {
-    (0..REPEAT).map(|_| f()).min().unwrap()
-}
-
-const REPEAT: usize = 3;
 
 fn main() {
     let arg = |i: usize, default: usize| {

@@ -13,22 +13,20 @@
 //! cargo run --release -p compare --bin yield_scale [-- N N ...]
 //! ```
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
+
+#[path = "../task_rounds.rs"]
+mod task_rounds;
+use task_rounds::{least, tokio_tasks, weft_tasks};
 
 /// Yields per measurement, spread over the N tasks.
 const TOTAL: usize = 4_000_000;
 
-/// The best of `REPEAT` runs: other processes only ever add.
-const REPEAT: usize = 3;
-
-fn best(mut run: impl FnMut()) -> f64 {
-    (0..REPEAT)
-        .map(|_| {
-            let start = Instant::now();
-            run();
-            start.elapsed().as_nanos() as f64
-        })
-        .fold(f64::MAX, f64::min)
+/// Wall time of `run`.
+fn wall(run: impl FnOnce()) -> Duration {
+    let start = Instant::now();
+    run();
+    start.elapsed()
 }
 
 fn main() {
@@ -48,38 +46,12 @@ fn main() {
     for n in counts {
         let rounds = (TOTAL / n).max(1);
         let yields = (rounds * n) as f64;
-        let weft_ns = best(|| {
-            weft.block_on(move || {
-                let tasks: Vec<_> = (0..n)
-                    .map(|_| {
-                        weft::spawn(move || {
-                            for _ in 0..rounds {
-                                weft::yield_now();
-                            }
-                        })
-                    })
-                    .collect();
-                for task in tasks {
-                    task.join().unwrap();
-                }
-            })
-        }) / yields;
-        let tokio_ns = best(|| {
-            tokio.block_on(async move {
-                let tasks: Vec<_> = (0..n)
-                    .map(|_| {
-                        tokio::spawn(async move {
-                            for _ in 0..rounds {
-                                tokio::task::yield_now().await;
-                            }
-                        })
-                    })
-                    .collect();
-                for task in tasks {
-                    task.await.unwrap();
-                }
-            })
-        }) / yields;
+        let weft_ns = least(|| wall(|| weft.block_on(move || weft_tasks(n, rounds, false))))
+            .as_nanos() as f64
+            / yields;
+        let tokio_ns = least(|| wall(|| tokio.block_on(tokio_tasks(n, rounds, false)))).as_nanos()
+            as f64
+            / yields;
         println!(
             "| {n} | {weft_ns:.1} | {tokio_ns:.1} | {:.2}× |",
             tokio_ns / weft_ns
